@@ -1,0 +1,89 @@
+"""Every error the gateway itself produces, with its JSON-RPC code and stable `data.reason`.
+
+JSON-RPC standard codes are used where they fit. The gateway's own codes live outside the range the
+2026-07-28 spec reserves (-32768..-32000), in one table, so that a renumbering touches only this file.
+Tests and clients key on `data.reason`, never on the number.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+
+
+class Reason(str, Enum):
+    """Stable machine-readable reasons, with the JSON-RPC code each maps to."""
+
+    PARSE_ERROR = "parse_error"
+    INVALID_REQUEST = "invalid_request"
+    METHOD_NOT_FOUND = "method_not_found"
+    INVALID_PARAMS = "invalid_params"
+    UNKNOWN_TOOL = "unknown_tool"
+    UNKNOWN_PROMPT = "unknown_prompt"
+    UNKNOWN_RESOURCE = "unknown_resource"
+    NOT_ALLOWED = "not_allowed"
+    INVALID_CURSOR = "invalid_cursor"
+    NOT_INITIALIZED = "not_initialized"
+    BACKEND_UNAVAILABLE = "backend_unavailable"
+    BACKEND_CRASHED = "backend_crashed"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    UNSUPPORTED_VERSION = "unsupported_protocol_version"
+    INTERNAL = "internal_error"
+
+    @property
+    def code(self) -> int:
+        return _CODES[self]
+
+
+# Gateway-specific codes: chosen once, outside -32768..-32000.
+_CODES: dict[Reason, int] = {
+    Reason.PARSE_ERROR: PARSE_ERROR,
+    Reason.INVALID_REQUEST: INVALID_REQUEST,
+    Reason.METHOD_NOT_FOUND: METHOD_NOT_FOUND,
+    Reason.INVALID_PARAMS: INVALID_PARAMS,
+    # An unknown and a denied tool must be indistinguishable: same code, same reason.
+    Reason.UNKNOWN_TOOL: INVALID_PARAMS,
+    Reason.NOT_ALLOWED: INVALID_PARAMS,
+    Reason.UNKNOWN_PROMPT: INVALID_PARAMS,
+    Reason.UNKNOWN_RESOURCE: INVALID_PARAMS,
+    Reason.INVALID_CURSOR: INVALID_PARAMS,
+    Reason.NOT_INITIALIZED: INVALID_REQUEST,
+    Reason.UNSUPPORTED_VERSION: INVALID_REQUEST,
+    Reason.BACKEND_UNAVAILABLE: -31001,
+    Reason.BACKEND_CRASHED: -31002,
+    Reason.TIMEOUT: -31003,
+    Reason.CANCELLED: -31004,
+    Reason.INTERNAL: INTERNAL_ERROR,
+}
+
+
+class GatewayError(Exception):
+    """An error the gateway answers with: becomes a JSON-RPC error object."""
+
+    def __init__(self, reason: Reason, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.data = {k: v for k, v in data.items() if v is not None}
+
+    def to_jsonrpc(self) -> dict[str, Any]:
+        return {
+            "code": self.reason.code,
+            "message": self.message,
+            "data": {"reason": self.reason.value, **self.data},
+        }
+
+
+class BackendError(Exception):
+    """A backend's own JSON-RPC error, passed through to the client unchanged."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(str(error.get("message", "backend error")))
+        self.error = error
