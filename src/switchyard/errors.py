@@ -67,11 +67,20 @@ _CODES: dict[Reason, int] = {
 class GatewayError(Exception):
     """An error the gateway answers with: becomes a JSON-RPC error object."""
 
-    def __init__(self, reason: Reason, message: str, **data: Any) -> None:
+    def __init__(self, reason: Reason, message: str, *, audit_reason: str | None = None, **data: Any) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.data = {k: v for k, v in data.items() if v is not None}
+        # What the audit log records, when it must say more than the client may learn.
+        self.audit_reason = audit_reason or reason.value
+
+    @classmethod
+    def unknown(cls, kind: str, name: str, *, audit_reason: str | None = None) -> GatewayError:
+        """The one error for 'no such tool/prompt/resource', whether it is absent or hidden by policy."""
+        reason = _UNKNOWN[kind]
+        field = "uri" if kind == "resource" else "name"
+        return cls(reason, f"Unknown {kind}: {name}", audit_reason=audit_reason, **{field: name})
 
     def to_jsonrpc(self) -> dict[str, Any]:
         return {
@@ -79,6 +88,14 @@ class GatewayError(Exception):
             "message": self.message,
             "data": {"reason": self.reason.value, **self.data},
         }
+
+
+_UNKNOWN = {
+    "tool": Reason.UNKNOWN_TOOL,
+    "prompt": Reason.UNKNOWN_PROMPT,
+    "resource": Reason.UNKNOWN_RESOURCE,
+    "completion": Reason.INVALID_PARAMS,
+}
 
 
 class BackendError(Exception):

@@ -1,0 +1,185 @@
+"""The in-memory, namespaced view of every backend's tools, prompts, resources and resource templates.
+
+It changes only when a backend (re)connects, goes away or reports a list change; each change bumps `version`
+and tells the listeners which kinds changed. Lists are sorted, so the same catalogue gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
+
+from switchyard import naming
+from switchyard.naming import Collision, NameRequest, NamingMode
+
+log = logging.getLogger("switchyard.catalogue")
+
+KINDS = ("tools", "prompts", "resources", "resourceTemplates")
+
+
+@dataclass(slots=True)
+class Listing:
+    """What one backend offers, as the raw definitions it sent."""
+
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    resource_templates: list[dict[str, Any]] = field(default_factory=list)
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return {
+            "tools": self.tools,
+            "prompts": self.prompts,
+            "resources": self.resources,
+            "resourceTemplates": self.resource_templates,
+        }[kind]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One public item: the definition a client sees, and where it really lives."""
+
+    kind: str  # one of KINDS
+    public_name: str
+    server: str
+    original_name: str
+    definition: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NamingPolicy:
+    mode: NamingMode = "prefix"
+    separator: str = "__"
+    max_length: int = 64
+
+
+ChangeListener = Callable[[set[str]], None]
+
+
+class Catalogue:
+    def __init__(self, policy: NamingPolicy, server_order: Sequence[str], prefixes: dict[str, str]) -> None:
+        self._policy = policy
+        self._order = {name: i for i, name in enumerate(server_order)}
+        self._prefixes = prefixes
+        self._listings: dict[str, Listing] = {}
+        self._listeners: list[ChangeListener] = []
+        self.version = 0
+        self.tools: list[Entry] = []
+        self.prompts: list[Entry] = []
+        self.resources: list[Entry] = []
+        self.templates: list[Entry] = []
+        self.collisions: list[Collision] = []
+        self._tool_index: dict[str, Entry] = {}
+        self._prompt_index: dict[str, Entry] = {}
+        self._resource_index: dict[str, Entry] = {}
+        self._template_matchers: list[tuple[UriTemplate, Entry]] = []
+
+    def on_change(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def servers(self) -> list[str]:
+        return sorted(self._listings, key=self._rank)
+
+    def listing(self, server: str) -> Listing | None:
+        return self._listings.get(server)
+
+    def set_listing(self, server: str, listing: Listing) -> None:
+        old = self._listings.get(server)
+        self._listings[server] = listing
+        changed = {k for k in KINDS if old is None or old.of(k) != listing.of(k)}
+        if changed:
+            self._rebuild(changed)
+
+    def remove(self, server: str) -> None:
+        old = self._listings.pop(server, None)
+        if old is not None:
+            self._rebuild({k for k in KINDS if old.of(k)})
+
+    def tool(self, public_name: str) -> Entry | None:
+        return self._tool_index.get(public_name)
+
+    def prompt(self, public_name: str) -> Entry | None:
+        return self._prompt_index.get(public_name)
+
+    def resource_owner(self, uri: str) -> Entry | None:
+        """The resource or template that a URI belongs to (exact resources first, then templates)."""
+        entry = self._resource_index.get(uri)
+        if entry is not None:
+            return entry
+        for template, owner in self._template_matchers:
+            if template.match(uri) is not None:
+                return owner
+        return None
+
+    def template(self, uri_template: str) -> Entry | None:
+        for _, entry in self._template_matchers:
+            if entry.original_name == uri_template:
+                return entry
+        return None
+
+    def _rank(self, server: str) -> tuple[int, str]:
+        return (self._order.get(server, len(self._order)), server)
+
+    def _named(self, kind: str) -> tuple[list[Entry], list[Collision]]:
+        definitions: list[tuple[str, dict[str, Any]]] = []
+        requests: list[NameRequest] = []
+        for server in self.servers():
+            for definition in self._listings[server].of(kind):
+                name = definition.get("name")
+                if isinstance(name, str):
+                    definitions.append((server, definition))
+                    requests.append(NameRequest(server, self._prefixes.get(server, server), name))
+        names, collisions = naming.assign(
+            requests, mode=self._policy.mode, separator=self._policy.separator, max_length=self._policy.max_length
+        )
+        entries = []
+        for server, definition in definitions:
+            public = names.get((server, definition["name"]))
+            if public is None:
+                continue
+            public_definition = definition if public == definition["name"] else {**definition, "name": public}
+            entries.append(Entry(kind, public, server, definition["name"], public_definition))
+        entries.sort(key=lambda e: e.public_name)
+        return entries, collisions
+
+    def _by_uri(self, kind: str, key: str) -> list[Entry]:
+        entries: list[Entry] = []
+        seen: dict[str, str] = {}
+        for server in self.servers():
+            for definition in self._listings[server].of(kind):
+                uri = definition.get(key)
+                if not isinstance(uri, str):
+                    continue
+                if uri in seen:
+                    log.warning("%s %s of server '%s' hidden: server '%s' has it too", kind, uri, server, seen[uri])
+                    continue
+                seen[uri] = server
+                entries.append(Entry(kind, uri, server, uri, definition))
+        entries.sort(key=lambda e: (self._rank(e.server), e.public_name))
+        return entries
+
+    def _rebuild(self, changed: set[str]) -> None:
+        tool_collisions = prompt_collisions = []
+        self.tools, tool_collisions = self._named("tools")
+        self.prompts, prompt_collisions = self._named("prompts")
+        self.collisions = tool_collisions + prompt_collisions
+        for collision in self.collisions:
+            log.warning("name '%s' is offered by several servers: %s", collision.name, ", ".join(collision.servers))
+        self._tool_index = {e.public_name: e for e in self.tools}
+        self._prompt_index = {e.public_name: e for e in self.prompts}
+        self.resources = self._by_uri("resources", "uri")
+        self._resource_index = {e.public_name: e for e in self.resources}
+        self.templates = self._by_uri("resourceTemplates", "uriTemplate")
+        self._template_matchers = []
+        for entry in self.templates:
+            try:
+                self._template_matchers.append((UriTemplate.parse(entry.original_name), entry))
+            except InvalidUriTemplate as exc:
+                log.warning("server '%s': unusable resource template %s: %s", entry.server, entry.original_name, exc)
+        self.version += 1
+        for listener in self._listeners:
+            listener(changed)

@@ -1,0 +1,30 @@
+"""The `switchyard` command."""
+
+from __future__ import annotations
+
+import typer
+
+from switchyard import __version__
+from switchyard.cli import serve
+
+app = typer.Typer(
+    name="switchyard",
+    help="One MCP endpoint in front of many MCP servers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve.serve)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        typer.echo(f"switchyard {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Where clients connect: stdio and Streamable HTTP fronts, and the per-client session they share."""

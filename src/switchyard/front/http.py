@@ -1,0 +1,263 @@
+"""The Streamable HTTP front (`/mcp`), with health endpoints beside it.
+
+Sessions get cryptographically random ids. A request's response is JSON unless something related to it
+(progress, a backend's question to the client) must reach the client first: then the response becomes an
+SSE stream, decided lazily, so the common call pays nothing for streaming. Unsolicited messages go to the
+session's GET stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import anyio
+import anyio.abc
+import uvicorn
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from switchyard.errors import GatewayError, Reason
+from switchyard.front.session import Session
+from switchyard.gateway import Gateway
+from switchyard.pipeline import Client
+from switchyard.protocol import jsonrpc
+from switchyard.protocol.jsonrpc import Message
+from switchyard.protocol.versions import SUPPORTED_VERSIONS
+
+SESSION_HEADER = "mcp-session-id"
+VERSION_HEADER = "mcp-protocol-version"
+UNSOLICITED_BUFFER = 1000
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+_SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+_DONE = object()
+
+
+class HttpSession:
+    """A session plus the queue behind its GET stream."""
+
+    def __init__(self, gateway: Gateway, session_id: str) -> None:
+        self.id = session_id
+        self.unsolicited: collections.deque[Message] = collections.deque(maxlen=UNSOLICITED_BUFFER)
+        self.wakeup = asyncio.Event()
+        self.session = Session(gateway, Client("anonymous", "http", session_id), self._push)
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def _push(self, message: Message) -> None:
+        self.unsolicited.append(message)
+        self.wakeup.set()
+
+    def close(self) -> None:
+        self.session.close()
+        for task in self.tasks:
+            task.cancel()
+        self.wakeup.set()
+
+
+def loopback_security(host: str, extra_hosts: Iterable[str], extra_origins: Iterable[str]) -> TransportSecuritySettings:
+    """DNS-rebinding protection: on for loopback binds, where a browser page is the threat."""
+    if host not in LOOPBACK_HOSTS:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    hosts = [h for name in ("127.0.0.1", "localhost", "[::1]") for h in (name, f"{name}:*")]
+    origins = [f"http://{name}:*" for name in ("127.0.0.1", "localhost", "[::1]")]
+    origins += [f"http://{name}" for name in ("127.0.0.1", "localhost", "[::1]")]
+    return TransportSecuritySettings(
+        allowed_hosts=hosts + list(extra_hosts), allowed_origins=origins + list(extra_origins)
+    )
+
+
+class McpEndpoint:
+    def __init__(self, gateway: Gateway, security: TransportSecuritySettings) -> None:
+        self.gateway = gateway
+        self.security = TransportSecurityMiddleware(security)
+        self.sessions: dict[str, HttpSession] = {}
+
+    async def __call__(self, request: Request) -> Response:
+        refusal = await self.security.validate_request(request, is_post=request.method == "POST")
+        if refusal is not None:
+            return refusal
+        version = request.headers.get(VERSION_HEADER)
+        if version is not None and version not in SUPPORTED_VERSIONS:
+            return _error_response(400, Reason.UNSUPPORTED_VERSION, f"Unsupported protocol version: {version}")
+        if request.method == "POST":
+            return await self.post(request)
+        if request.method == "GET":
+            return self.get(request)
+        return self.delete(request)
+
+    def _session(self, request: Request) -> HttpSession | Response:
+        session_id = request.headers.get(SESSION_HEADER)
+        if session_id is None:
+            return _error_response(400, Reason.INVALID_REQUEST, "Bad Request: missing Mcp-Session-Id header")
+        session = self.sessions.get(session_id)
+        if session is None:
+            return _error_response(404, Reason.INVALID_REQUEST, "Session not found (it ended or never existed)")
+        return session
+
+    async def post(self, request: Request) -> Response:
+        accept = request.headers.get("accept", "*/*")
+        if not any(kind in accept for kind in ("application/json", "text/event-stream", "*/*")):
+            return _error_response(406, Reason.INVALID_REQUEST, "Not Acceptable: accept application/json")
+        try:
+            message = jsonrpc.validate(jsonrpc.decode(await request.body()))
+        except GatewayError as exc:
+            return JSONResponse(jsonrpc.error(None, exc.to_jsonrpc()), status_code=400)
+
+        if message.get("method") == "initialize" and "id" in message:
+            http_session = HttpSession(self.gateway, secrets.token_urlsafe(32))
+            response = await http_session.session.handle(message)
+            if response is not None and "result" in response:
+                self.sessions[http_session.id] = http_session
+            else:
+                http_session.close()
+            return _json(response, headers={"Mcp-Session-Id": http_session.id})
+
+        found = self._session(request)
+        if isinstance(found, Response):
+            return found
+        if "id" not in message or "method" not in message:
+            await found.session.handle(message)
+            return Response(status_code=202)
+        streaming = "text/event-stream" in accept
+        return await self._respond(found, message, streaming)
+
+    async def _respond(self, http_session: HttpSession, message: Message, streaming: bool) -> Response:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        related = queue.put_nowait if streaming else http_session._push
+        task = asyncio.ensure_future(http_session.session.handle(message, related))
+        http_session.tasks.add(task)
+        task.add_done_callback(lambda t: (http_session.tasks.discard(t), queue.put_nowait(_DONE)))
+        first = await queue.get()
+        if first is _DONE:
+            return _json(_final(task, message))
+
+        async def events() -> AsyncIterator[bytes]:
+            item = first
+            while item is not _DONE:
+                yield _sse(item)
+                item = await queue.get()
+            yield _sse(_final(task, message))
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+    def get(self, request: Request) -> Response:
+        if "text/event-stream" not in request.headers.get("accept", ""):
+            return _error_response(406, Reason.INVALID_REQUEST, "Not Acceptable: accept text/event-stream")
+        found = self._session(request)
+        if isinstance(found, Response):
+            return found
+
+        async def events() -> AsyncIterator[bytes]:
+            yield b": stream open\n\n"
+            while found.id in self.sessions:
+                while found.unsolicited:
+                    yield _sse(found.unsolicited.popleft())
+                found.wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(found.wakeup.wait(), 15)
+                if not found.unsolicited:
+                    yield b": keep-alive\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+    def delete(self, request: Request) -> Response:
+        found = self._session(request)
+        if isinstance(found, Response):
+            return found
+        del self.sessions[found.id]
+        found.close()
+        return Response(status_code=200)
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            session.close()
+        self.sessions.clear()
+
+
+def _final(task: asyncio.Task[Message | None], message: Message) -> Message:
+    if task.cancelled():
+        return jsonrpc.error(message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc())
+    exc = task.exception()
+    if exc is not None:
+        return jsonrpc.error(message["id"], GatewayError(Reason.INTERNAL, f"Internal error: {exc}").to_jsonrpc())
+    return task.result() or jsonrpc.error(
+        message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc()
+    )
+
+
+def _sse(message: Message) -> bytes:
+    return b"event: message\ndata: " + jsonrpc.encode(message) + b"\n\n"
+
+
+def _json(message: Message | None, headers: dict[str, str] | None = None) -> Response:
+    if message is None:
+        return Response(status_code=202, headers=headers)
+    return Response(jsonrpc.encode(message), media_type="application/json", headers=headers)
+
+
+def _error_response(status: int, reason: Reason, text: str) -> Response:
+    body = jsonrpc.encode(jsonrpc.error(None, GatewayError(reason, text).to_jsonrpc()))
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def create_app(gateway: Gateway, *, host: str, allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = ()) -> Starlette:
+    endpoint = McpEndpoint(gateway, loopback_security(host, allowed_hosts, allowed_origins))
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    async def readyz(request: Request) -> Response:
+        readiness = gateway.readiness()
+        return JSONResponse(readiness, status_code=200 if readiness["status"] != "down" else 503)
+
+    app = Starlette(
+        routes=[
+            Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+    )
+    app.state.mcp = endpoint
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the gateway owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+async def serve_http(
+    gateway: Gateway,
+    host: str,
+    port: int,
+    *,
+    task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
+    **security: Any,
+) -> None:
+    """Serve until cancelled; reports the bound port (useful with port 0) through `task_status`."""
+    app = create_app(gateway, host=host, **security)
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False))
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()  # raises why it could not start (e.g. the port is taken)
+                raise OSError(f"could not listen on {host}:{port}")
+            await anyio.sleep(0.01)
+        task_status.started(server.servers[0].sockets[0].getsockname()[1])
+        await asyncio.shield(serving)
+    finally:
+        server.should_exit = True
+        app.state.mcp.close()
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            await serving

@@ -1,0 +1,218 @@
+"""One client's view of the gateway: its handshake, its in-flight requests, and what the gateway answers itself.
+
+A front (stdio, HTTP) turns bytes into messages and hands each to `Session.handle`; requests for backends go
+through the gateway's pipeline and router. Messages for the client leave through `outbound` (unsolicited) or
+the `related` channel of the request they belong to (progress, and backend requests made during that call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from switchyard.errors import BackendError, GatewayError, Reason
+from switchyard.gateway import Gateway
+from switchyard.pipeline import Call, Client
+from switchyard.protocol import jsonrpc
+from switchyard.protocol.jsonrpc import Message, RequestId
+from switchyard.protocol.versions import MODERN_VERSIONS, SUPPORTED_VERSIONS, negotiate_legacy
+from switchyard.router import LISTS, ROUTED
+from switchyard.upstream.backend import GATEWAY_INFO, State
+
+Outbound = Callable[[Message], None]
+
+log = logging.getLogger("switchyard.session")
+
+STARTUP_WAIT = 30.0  # how long `initialize` waits for backends still starting
+ASK_TIMEOUT = 600.0  # how long a backend's request to the client (e.g. elicitation) may wait for a human
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+_CAPABILITY_FOR = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
+
+
+class Session:
+    def __init__(self, gateway: Gateway, client: Client, outbound: Outbound) -> None:
+        self.gateway = gateway
+        self.client = client
+        self.outbound = outbound
+        self.protocol_version: str | None = None
+        self.client_capabilities: dict[str, Any] = {}
+        self.client_info: dict[str, Any] = {}
+        self.initialized = False
+        self.log_level: int | None = None
+        self.subscriptions: set[str] = set()
+        self._inflight: dict[RequestId, asyncio.Task[Any]] = {}
+        self._cancelled: set[RequestId] = set()
+        self._asks: dict[str, asyncio.Future[Message]] = {}
+        self._ask_ids = itertools.count(1)
+        gateway.sessions.add(self)
+
+    def close(self) -> None:
+        self.gateway.sessions.discard(self)
+        for task in self._inflight.values():
+            task.cancel()
+        for future in self._asks.values():
+            if not future.done():
+                future.cancel()
+
+    # -- to the client -------------------------------------------------------------------------------------
+
+    def notify(self, message: Message) -> None:
+        """An unsolicited message from the gateway or a backend (list changes, logs, resource updates)."""
+        if not self.initialized:
+            return
+        if message["method"] == "notifications/message" and self.log_level is not None:
+            level = (message.get("params") or {}).get("level")
+            if level in LOG_LEVELS and LOG_LEVELS.index(level) < self.log_level:
+                return
+        self.outbound(message)
+
+    async def ask(self, method: str, params: dict[str, Any] | None, via: Outbound) -> dict[str, Any]:
+        """Forward a backend's request to this client and wait for its answer."""
+        capability = _CAPABILITY_FOR.get(method)
+        if capability is not None and capability not in self.client_capabilities:
+            raise GatewayError(Reason.METHOD_NOT_FOUND, f"The client does not support {method}")
+        ask_id = f"sy-{next(self._ask_ids)}"
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._asks[ask_id] = future
+        try:
+            via(jsonrpc.request(ask_id, method, params))
+            with anyio.fail_after(ASK_TIMEOUT):
+                response = await future
+        finally:
+            self._asks.pop(ask_id, None)
+        if "error" in response:
+            raise BackendError(response["error"])
+        return response.get("result") or {}
+
+    # -- from the client -----------------------------------------------------------------------------------
+
+    async def handle(self, message: Any, related: Outbound | None = None) -> Message | None:
+        """Handle one message from the client; return the response to a request, None otherwise."""
+        try:
+            message = jsonrpc.validate(message)
+        except GatewayError as exc:
+            request_id = message.get("id") if isinstance(message, dict) else None
+            valid_id = request_id if isinstance(request_id, int | str) and not isinstance(request_id, bool) else None
+            return jsonrpc.error(valid_id, exc.to_jsonrpc())
+        if "method" not in message:
+            self._resolve_ask(message)
+            return None
+        if "id" not in message:
+            self._handle_notification(message["method"], message.get("params") or {})
+            return None
+        request_id = message["id"]
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight[request_id] = task
+        try:
+            result = await self._dispatch(
+                request_id, message["method"], message.get("params") or {}, related or self.outbound
+            )
+            return jsonrpc.result(request_id, result)
+        except GatewayError as exc:
+            return jsonrpc.error(request_id, exc.to_jsonrpc())
+        except BackendError as exc:
+            return jsonrpc.error(request_id, exc.error)
+        except asyncio.CancelledError:
+            if request_id not in self._cancelled or task is None:
+                raise
+            task.uncancel()
+            return None  # the client cancelled it: it expects no answer
+        finally:
+            self._inflight.pop(request_id, None)
+            self._cancelled.discard(request_id)
+
+    def _resolve_ask(self, message: Message) -> None:
+        future = self._asks.get(str(message.get("id")))
+        if future is not None and not future.done():
+            future.set_result(message)
+
+    def _handle_notification(self, method: str, params: dict[str, Any]) -> None:
+        if method == "notifications/initialized":
+            self.initialized = True
+        elif method == "notifications/cancelled":
+            request_id = params.get("requestId")
+            task = self._inflight.get(request_id)  # type: ignore[arg-type]
+            if task is not None:
+                self._cancelled.add(request_id)  # type: ignore[arg-type]
+                task.cancel()
+
+    async def _dispatch(self, request_id: RequestId, method: str, params: dict[str, Any], related: Outbound) -> Any:
+        gateway = self.gateway
+        await gateway.wait_ready(STARTUP_WAIT)
+        if method in ROUTED:
+            call = Call(
+                method,
+                params,
+                self.client,
+                request_id,
+                gateway.router.target(method, params),
+                {"owner": (self, related), "on_progress": related},
+            )
+            result = await gateway.handle_call(call)
+            if method == "resources/subscribe":
+                self.subscriptions.add(params["uri"])
+            elif method == "resources/unsubscribe":
+                self.subscriptions.discard(params["uri"])
+            return result
+        if method in LISTS:
+            return gateway.router.list_page(method, params, gateway.visible)
+        if method == "ping":
+            return {}
+        if method == "initialize":
+            return await self._initialize(params)
+        if method == "logging/setLevel":
+            return await self._set_log_level(params)
+        if method == "server/discover":
+            return {
+                "supportedVersions": list(SUPPORTED_VERSIONS),
+                "capabilities": gateway.capabilities(),
+                "serverInfo": GATEWAY_INFO,
+            }
+        raise GatewayError(Reason.METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    async def _initialize(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.protocol_version = negotiate_legacy(params.get("protocolVersion"))
+        capabilities = params.get("capabilities")
+        self.client_capabilities = capabilities if isinstance(capabilities, dict) else {}
+        info = params.get("clientInfo")
+        self.client_info = info if isinstance(info, dict) else {}
+        result: dict[str, Any] = {
+            "protocolVersion": self.protocol_version,
+            "capabilities": self.gateway.capabilities(),
+            "serverInfo": GATEWAY_INFO,
+        }
+        instructions = self.gateway.instructions()
+        if instructions:
+            result["instructions"] = instructions
+        return result
+
+    async def _set_log_level(self, params: dict[str, Any]) -> dict[str, Any]:
+        level = params.get("level")
+        if level not in LOG_LEVELS:
+            raise GatewayError(Reason.INVALID_PARAMS, f"Invalid params: unknown log level {level!r}")
+        self.log_level = LOG_LEVELS.index(level)
+        # Backends are shared: ask them for the most verbose level any session wants; filter per session.
+        wanted = min((s.log_level for s in self.gateway.sessions if s.log_level is not None), default=self.log_level)
+        async with anyio.create_task_group() as tasks:
+            for backend in self.gateway.backends.values():
+                if backend.state == State.UP and "logging" in backend.capabilities:
+                    tasks.start_soon(_set_backend_level, backend, LOG_LEVELS[wanted])
+        return {}
+
+
+async def _set_backend_level(backend: Any, level: str) -> None:
+    try:
+        await backend.request("logging/setLevel", {"level": level})
+    except (GatewayError, BackendError) as exc:
+        log.info("backend '%s' refused logging/setLevel: %s", backend.name, exc)
+
+
+def is_modern(message: Message) -> bool:
+    meta = (message.get("params") or {}).get("_meta")
+    return isinstance(meta, dict) and meta.get("io.modelcontextprotocol/protocolVersion") in MODERN_VERSIONS

@@ -1,0 +1,99 @@
+"""The stdio front: one client on this process's stdin/stdout, newline-delimited JSON-RPC.
+
+Nothing but MCP messages is ever written to stdout; logs go to stderr. EOF on stdin ends the front (and, in
+`switchyard serve --stdio`, the gateway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any, BinaryIO
+
+import anyio
+import anyio.to_thread
+
+from switchyard.errors import GatewayError
+from switchyard.front.session import Session
+from switchyard.gateway import Gateway
+from switchyard.pipeline import Client
+from switchyard.protocol import jsonrpc
+from switchyard.upstream.transports import MAX_MESSAGE_BYTES
+
+EOF_GRACE = 5.0
+
+
+class _FileWriter:
+    """Stands in for a pipe transport when stdout is a regular file (writes to files do not block)."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self._closed = False
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._file.flush()
+
+    def is_closing(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        self._closed = True
+
+
+async def _open_pipes(stdin: BinaryIO, stdout: BinaryIO) -> tuple[asyncio.StreamReader, Any]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=MAX_MESSAGE_BYTES)
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+    except ValueError:  # a regular file: read it whole, off the event loop
+        reader.feed_data(await anyio.to_thread.run_sync(stdin.read))
+        reader.feed_eof()
+    try:
+        transport, _ = await loop.connect_write_pipe(asyncio.Protocol, stdout)
+    except ValueError:
+        return reader, _FileWriter(stdout)
+    return reader, transport
+
+
+async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+    reader, writer = await _open_pipes(stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+
+    def send(message: dict[str, Any]) -> None:
+        if not writer.is_closing():
+            writer.write(jsonrpc.encode(message) + b"\n")
+
+    session = Session(gateway, Client(principal="stdio", transport="stdio"), send)
+
+    async def respond(message: dict[str, Any]) -> None:
+        response = await session.handle(message)
+        if response is not None:
+            send(response)
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # a line over the size limit
+                    send(jsonrpc.error(None, {"code": -32600, "message": "Message too large"}))
+                    continue
+                if not line:
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    message = jsonrpc.decode(line)
+                except GatewayError as exc:
+                    send(jsonrpc.error(None, exc.to_jsonrpc()))
+                    continue
+                if isinstance(message, dict) and "method" in message and "id" in message:
+                    tasks.start_soon(respond, message)
+                else:
+                    await respond(message)
+            # The client is gone: let in-flight requests finish briefly (a piped one-shot request wants its
+            # answer), then cancel the rest.
+            tasks.cancel_scope.deadline = anyio.current_time() + EOF_GRACE
+    finally:
+        session.close()
+        writer.close()

@@ -1,0 +1,194 @@
+"""The composition root: config in, a running gateway out (backends, catalogue, pipeline, router, audit).
+
+Fronts hand each client message to a `Session` built on this object; nothing here knows about transports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from switchyard.catalogue import KINDS, Catalogue, Entry, NamingPolicy
+from switchyard.config import Config
+from switchyard.errors import GatewayError, Reason
+from switchyard.pipeline import build_chain
+from switchyard.pipeline.allowlist import Allowlist
+from switchyard.pipeline.audit import Audit
+from switchyard.protocol.jsonrpc import Message
+from switchyard.registry import AuditWriter, Store
+from switchyard.router import Router
+from switchyard.upstream.backend import Backend, State
+
+if TYPE_CHECKING:
+    from switchyard.front.session import Session
+
+log = logging.getLogger("switchyard.gateway")
+
+_LIST_CHANGED = {
+    "tools": "notifications/tools/list_changed",
+    "prompts": "notifications/prompts/list_changed",
+    "resources": "notifications/resources/list_changed",
+    "resourceTemplates": "notifications/resources/list_changed",
+}
+_REGISTRY_KINDS = {"tools": "tool", "prompts": "prompt", "resources": "resource", "resourceTemplates": "resource_template"}
+_DEFINITION_KEY = {"tools": "name", "prompts": "name", "resources": "uri", "resourceTemplates": "uriTemplate"}
+
+
+class Gateway:
+    def __init__(self, config: Config, *, store: Store | None = None) -> None:
+        self.config = config
+        self.store = store
+        settings = config.gateway
+        servers = config.enabled_servers()
+        self.catalogue = Catalogue(
+            NamingPolicy(settings.naming, settings.separator, settings.max_name_length),
+            [s.name for s in servers],
+            {s.name: s.namespace for s in servers},
+        )
+        self.backends: dict[str, Backend] = {
+            s.name: Backend(
+                s,
+                restart=settings.restart,
+                default_timeout=settings.request_timeout,
+                on_listing=self._listing_changed,
+                on_notification=self._backend_notification,
+                on_request=self._backend_request,
+            )
+            for s in servers
+        }
+        self.allowlist = Allowlist(config.policies)
+        self.audit = AuditWriter(store)
+        self.router = Router(self.catalogue, self.backends, page_size=getattr(settings, "page_size", 0))
+        self.handle_call = build_chain([Audit(self.audit.submit), self.allowlist], self.router.forward)
+        self.sessions: set[Session] = set()
+        self._ready = not self.backends
+        self._dirty_servers: set[str] = set()
+        self._registry_wakeup = anyio.Event()
+        self.catalogue.on_change(self._announce)
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Gateway]:
+        async with anyio.create_task_group() as tasks:
+            for backend in self.backends.values():
+                tasks.start_soon(backend.run)
+            tasks.start_soon(self.audit.run)
+            if self.store is not None:
+                tasks.start_soon(self._sync_registry)
+            try:
+                yield self
+            finally:
+                tasks.cancel_scope.cancel()
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait (bounded) until every backend has made its first attempt to start."""
+        if self._ready:
+            return
+        with anyio.move_on_after(timeout):
+            for backend in self.backends.values():
+                await backend.first_attempt_done.wait()
+            self._ready = True
+
+    # -- what sessions read --------------------------------------------------------------------------------
+
+    def visible(self, entry: Entry) -> bool:
+        tool = entry.original_name if entry.kind == "tools" else None
+        return self.allowlist.visible(entry.server, tool, entry.public_name if tool else None)
+
+    def capabilities(self) -> dict[str, Any]:
+        """Advertise only what some backend really offers."""
+        caps: dict[str, Any] = {}
+        backend_caps = [b.capabilities for b in self.backends.values() if b.state == State.UP]
+        if any("tools" in c for c in backend_caps):
+            caps["tools"] = {"listChanged": True}
+        if any("prompts" in c for c in backend_caps):
+            caps["prompts"] = {"listChanged": True}
+        if any("resources" in c for c in backend_caps):
+            subscribe = any((c.get("resources") or {}).get("subscribe") for c in backend_caps)
+            caps["resources"] = {"listChanged": True, **({"subscribe": True} if subscribe else {})}
+        if any("completions" in c for c in backend_caps):
+            caps["completions"] = {}
+        if any("logging" in c for c in backend_caps):
+            caps["logging"] = {}
+        return caps
+
+    def instructions(self) -> str | None:
+        parts = [
+            f"## {b.name}\n{b.instructions}" for b in self.backends.values() if b.state == State.UP and b.instructions
+        ]
+        return "\n\n".join(parts) or None
+
+    def readiness(self) -> dict[str, Any]:
+        statuses = [b.status() for b in self.backends.values()]
+        up = sum(s["state"] == State.UP.value for s in statuses)
+        overall = "up" if up == len(statuses) else ("down" if up == 0 and statuses else "degraded")
+        return {"status": overall, "backends": statuses, "sessions": len(self.sessions)}
+
+    # -- backend events ------------------------------------------------------------------------------------
+
+    def _listing_changed(self, backend: Backend) -> None:
+        if backend.state == State.UP:
+            self.catalogue.set_listing(backend.name, backend.listing)
+        else:
+            self.catalogue.remove(backend.name)
+        self._dirty_servers.add(backend.name)
+        self._registry_wakeup.set()
+
+    def _announce(self, kinds: set[str]) -> None:
+        methods = sorted({_LIST_CHANGED[k] for k in kinds})
+        for session in list(self.sessions):
+            for method in methods:
+                session.notify({"jsonrpc": "2.0", "method": method})
+
+    def _backend_notification(self, backend: Backend, message: Message) -> None:
+        method = message["method"]
+        if method == "notifications/resources/updated":
+            uri = (message.get("params") or {}).get("uri")
+            for session in list(self.sessions):
+                if uri in session.subscriptions:
+                    session.notify(message)
+            return
+        for session in list(self.sessions):
+            session.notify(message)
+
+    async def _backend_request(self, backend: Backend, message: Message, owners: list[Any]) -> dict[str, Any]:
+        """A backend asks the client something (sampling, elicitation, roots): find the one client it can be."""
+        sessions = {owner[0] for owner in owners}
+        if len(sessions) != 1:
+            raise GatewayError(
+                Reason.METHOD_NOT_FOUND,
+                f"{message['method']} cannot be attributed to one client on the shared session "
+                f"({len(sessions)} clients have requests in flight)",
+            )
+        session, outbound = owners[-1]
+        return await session.ask(message["method"], message.get("params"), outbound)
+
+    # -- durable state, off the hot path -------------------------------------------------------------------
+
+    async def _sync_registry(self) -> None:
+        assert self.store is not None
+        while True:
+            await self._registry_wakeup.wait()
+            self._registry_wakeup = anyio.Event()
+            servers, self._dirty_servers = self._dirty_servers, set()
+            try:
+                for name in servers:
+                    listing = self.backends[name].listing
+                    for kind in KINDS:
+                        key = _DEFINITION_KEY[kind]
+                        definitions = {d[key]: d for d in listing.of(kind) if isinstance(d.get(key), str)}
+                        if definitions or self.backends[name].state == State.UP:
+                            await self.store.save_definitions(name, _REGISTRY_KINDS[kind], definitions)
+                mappings = {
+                    (e.server, kind, e.original_name): e.public_name
+                    for kind, entries in (("tool", self.catalogue.tools), ("prompt", self.catalogue.prompts))
+                    for e in entries
+                }
+                await self.store.save_name_mappings(mappings)
+            except Exception:
+                log.exception("could not save discovered definitions to the registry")

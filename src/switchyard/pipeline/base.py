@@ -1,0 +1,64 @@
+"""The policy chain: each policy may pass a call on, change it, answer it or refuse it.
+
+A policy is `async (call, call_next) -> result`, the shape of Starlette middleware and Envoy filters. Policies
+read only the `Call`; they know nothing of transports or connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from switchyard.protocol.jsonrpc import RequestId
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who is calling, and over what."""
+
+    principal: str
+    transport: str
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a request is for: resolved from the catalogue before the pipeline runs."""
+
+    kind: str  # "tool" | "prompt" | "resource" | "completion"
+    public_name: str
+    server: str | None = None  # None: nothing of that name exists
+    original_name: str | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+    client: Client
+    request_id: RequestId | None
+    target: Target
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Call], Awaitable[dict[str, Any]]]
+
+
+class Policy(Protocol):
+    async def __call__(self, call: Call, call_next: Handler) -> dict[str, Any]: ...
+
+
+def build_chain(policies: Sequence[Policy], terminal: Handler) -> Handler:
+    """Compose policies, first one outermost, around the terminal handler (the router)."""
+    handler = terminal
+    for policy in reversed(policies):
+        handler = _bind(policy, handler)
+    return handler
+
+
+def _bind(policy: Policy, call_next: Handler) -> Handler:
+    async def handle(call: Call) -> dict[str, Any]:
+        return await policy(call, call_next)
+
+    return handle

@@ -1,0 +1,1 @@
+"""Wire-level protocol pieces shared by the fronts and the upstream connections."""

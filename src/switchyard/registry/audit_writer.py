@@ -1,0 +1,123 @@
+"""Batches audit records off the hot path and writes them to the store in the background."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Sequence
+from typing import Protocol
+
+import anyio
+
+from switchyard.registry.records import AuditRecord
+
+log = logging.getLogger(__name__)
+
+
+class AuditSink(Protocol):
+    """Where batches go: a `Store`, or anything with its `append_audit`."""
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None: ...
+
+
+_MAX_BACKOFF = 30.0
+
+
+class AuditWriter:
+    """Batches audit records off the hot path: submit() never blocks or awaits.
+
+    Call `submit` from the event loop thread; run `run()` in a task group. With no store, records are
+    discarded. A failed batch goes back to the front of the queue and is retried with backoff.
+    """
+
+    def __init__(
+        self,
+        store: AuditSink | None,
+        *,
+        max_batch: int = 256,
+        flush_interval: float = 0.5,
+        max_queue: int = 100_000,
+        shutdown_timeout: float = 5.0,
+    ) -> None:
+        if max_batch < 1 or max_queue < 1 or flush_interval <= 0:
+            raise ValueError("max_batch, max_queue and flush_interval must be positive")
+        self._store = store
+        self._max_batch = max_batch
+        self._flush_interval = flush_interval
+        self._max_queue = max_queue
+        self._shutdown_timeout = shutdown_timeout
+        self._queue: deque[AuditRecord] = deque()
+        self._wakeup: anyio.Event | None = None
+        self._lock: anyio.Lock | None = None
+        self.dropped = 0
+
+    @property
+    def pending(self) -> int:
+        """Records queued and not yet written."""
+        return len(self._queue)
+
+    def submit(self, record: AuditRecord) -> None:
+        """Queue `record`; when the queue is full the oldest record is dropped and counted."""
+        if self._store is None:
+            return
+        queue = self._queue
+        if len(queue) >= self._max_queue:
+            queue.popleft()
+            self.dropped += 1
+        queue.append(record)
+        if len(queue) >= self._max_batch and self._wakeup is not None:
+            self._wakeup.set()
+
+    async def run(self) -> None:
+        """Flush every `flush_interval` or once `max_batch` records wait; flush again when cancelled."""
+        if self._store is None:
+            return
+        backoff = 0.0
+        try:
+            while True:
+                self._wakeup = anyio.Event()
+                if len(self._queue) < self._max_batch:
+                    with anyio.move_on_after(self._flush_interval):
+                        await self._wakeup.wait()
+                try:
+                    await self.flush()
+                except Exception:
+                    backoff = min(max(backoff * 2, self._flush_interval), _MAX_BACKOFF)
+                    log.exception("audit write failed; %d kept, retry in %.1fs", self.pending, backoff)
+                    await anyio.sleep(backoff)
+                else:
+                    backoff = 0.0
+        finally:
+            self._wakeup = None
+            with anyio.move_on_after(self._shutdown_timeout, shield=True) as scope:
+                try:
+                    await self.flush()
+                except Exception:
+                    log.exception("final audit write failed; %d records lost", self.pending)
+            if scope.cancelled_caught:
+                log.error("final audit write timed out; %d records lost", self.pending)
+
+    async def flush(self) -> None:
+        """Write everything queued now, in batches of at most `max_batch`."""
+        if self._store is None:
+            return
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            queue = self._queue
+            while queue:
+                batch = [queue.popleft() for _ in range(min(self._max_batch, len(queue)))]
+                try:
+                    await self._store.append_audit(batch)
+                except BaseException:
+                    self._requeue(batch)
+                    raise
+
+    def _requeue(self, batch: list[AuditRecord]) -> None:
+        """Put an unwritten batch back in front, dropping its oldest records if the queue filled meanwhile."""
+        room = self._max_queue - len(self._queue)
+        if room < len(batch):
+            overflow = len(batch) - max(room, 0)
+            self.dropped += overflow
+            batch = batch[overflow:]
+        self._queue.extendleft(reversed(batch))

@@ -1,0 +1,117 @@
+"""Public names to backends: resolves what a request is for, forwards it, and pages aggregate lists."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from switchyard.catalogue import Catalogue, Entry
+from switchyard.errors import GatewayError, Reason
+from switchyard.pipeline.base import Call, Target
+from switchyard.upstream.backend import Backend
+
+Visible = Callable[[Entry], bool]
+
+# list method -> (catalogue attribute, result key)
+LISTS = {
+    "tools/list": ("tools", "tools"),
+    "prompts/list": ("prompts", "prompts"),
+    "resources/list": ("resources", "resources"),
+    "resources/templates/list": ("templates", "resourceTemplates"),
+}
+ROUTED = frozenset(
+    {
+        "tools/call",
+        "prompts/get",
+        "resources/read",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "completion/complete",
+    }
+)
+
+
+class Router:
+    def __init__(self, catalogue: Catalogue, backends: Mapping[str, Backend], *, page_size: int) -> None:
+        self._catalogue = catalogue
+        self._backends = backends
+        self._page_size = page_size
+
+    def target(self, method: str, params: dict[str, Any]) -> Target:
+        """What a routed request is for; `server` is None when nothing of that name exists."""
+        if method == "tools/call":
+            return _target("tool", _name(params, "name"), self._catalogue.tool(params.get("name", "")))
+        if method == "prompts/get":
+            return _target("prompt", _name(params, "name"), self._catalogue.prompt(params.get("name", "")))
+        if method == "completion/complete":
+            ref = params.get("ref")
+            if not isinstance(ref, dict):
+                raise GatewayError(Reason.INVALID_PARAMS, 'Invalid params: "ref" must be an object')
+            if ref.get("type") == "ref/prompt":
+                return _target("prompt", _name(ref, "name"), self._catalogue.prompt(ref.get("name", "")))
+            uri = _name(ref, "uri")
+            return _target("resource", uri, self._catalogue.template(uri) or self._catalogue.resource_owner(uri))
+        uri = _name(params, "uri")
+        return _target("resource", uri, self._catalogue.resource_owner(uri))
+
+    async def forward(self, call: Call) -> dict[str, Any]:
+        """The pipeline's terminal handler: rewrite the public name to the backend's and send."""
+        target = call.target
+        if target.server is None:
+            raise GatewayError.unknown(target.kind, target.public_name)
+        params = call.params
+        if target.public_name != target.original_name:
+            if call.method == "completion/complete":
+                params = {**params, "ref": {**params["ref"], "name": target.original_name}}
+            elif target.kind != "resource":
+                params = {**params, "name": target.original_name}
+        return await self._backends[target.server].request(
+            call.method,
+            params,
+            owner=call.attributes.get("owner"),
+            on_progress=call.attributes.get("on_progress"),
+        )
+
+    def list_page(self, method: str, params: dict[str, Any] | None, visible: Visible) -> dict[str, Any]:
+        attribute, key = LISTS[method]
+        entries = [e for e in getattr(self._catalogue, attribute) if visible(e)]
+        offset = _decode_cursor((params or {}).get("cursor"), method)
+        end = offset + self._page_size if self._page_size > 0 else len(entries)
+        result: dict[str, Any] = {key: [e.definition for e in entries[offset:end]]}
+        if end < len(entries):
+            result["nextCursor"] = _encode_cursor(method, end)
+        return result
+
+
+def _name(params: dict[str, Any], field: str) -> str:
+    value = params.get(field)
+    if not isinstance(value, str):
+        raise GatewayError(Reason.INVALID_PARAMS, f'Invalid params: "{field}" must be a string')
+    return value
+
+
+def _target(kind: str, name: str, entry: Entry | None) -> Target:
+    if entry is None:
+        return Target(kind, name)
+    return Target(kind, name, entry.server, entry.original_name if kind != "resource" else name)
+
+
+def _encode_cursor(method: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps({"m": method, "o": offset})).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: object, method: str) -> int:
+    if cursor is None:
+        return 0
+    data: Any = None
+    if isinstance(cursor, str):
+        with contextlib.suppress(ValueError, binascii.Error):
+            data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    if isinstance(data, dict) and data.get("m") == method and isinstance(data.get("o"), int) and data["o"] >= 0:
+        return int(data["o"])
+    raise GatewayError(Reason.INVALID_CURSOR, f"Invalid cursor: {cursor!r}")

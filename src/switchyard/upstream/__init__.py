@@ -1,0 +1,1 @@
+"""Connections to backend MCP servers: transports, JSON-RPC multiplexing, supervision."""

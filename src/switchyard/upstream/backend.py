@@ -1,0 +1,286 @@
+"""One configured backend server: its connection, supervised.
+
+The backend is started, initialised and listed; when it dies it is restarted with exponential back-off,
+re-initialised and re-listed. While it is down, requests fail at once with a gateway error naming the
+reason, so no caller ever waits on a dead backend.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from switchyard.catalogue import Listing
+from switchyard.config import RestartConfig, ServerConfig
+from switchyard.errors import BackendError, GatewayError, Reason
+from switchyard.protocol.jsonrpc import Message
+from switchyard.protocol.versions import LATEST_LEGACY
+from switchyard.upstream.connection import Connection, ProgressHandler
+from switchyard.upstream.transports import open_transport
+
+GATEWAY_INFO = {"name": "switchyard", "version": "0.1.0"}
+# What the gateway's shared session declares to backends. Roots are left out on purpose: a backend such as
+# server-filesystem replaces its allowed directories with the client's roots, which a shared session cannot
+# give for every client.
+CLIENT_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {}}
+STABLE_AFTER = 30.0  # seconds up after which the back-off starts again from its first delay
+STARTING_WAIT = 5.0  # how long a request waits for a backend that is (re)starting
+
+_LISTS = (
+    ("tools", "tools/list", "tools"),
+    ("prompts", "prompts/list", "prompts"),
+    ("resources", "resources/list", "resources"),
+    ("resourceTemplates", "resources/templates/list", "resourceTemplates"),
+)
+_CAPABILITY_OF_KIND = {"tools": "tools", "prompts": "prompts", "resources": "resources", "resourceTemplates": "resources"}
+_KIND_OF_LIST_CHANGED = {
+    "notifications/tools/list_changed": ("tools",),
+    "notifications/prompts/list_changed": ("prompts",),
+    "notifications/resources/list_changed": ("resources", "resourceTemplates"),
+}
+
+
+class State(str, enum.Enum):
+    STARTING = "starting"
+    UP = "up"
+    DOWN = "down"
+    STOPPED = "stopped"
+
+
+ListingHandler = Callable[["Backend"], None]
+NotificationHandler = Callable[["Backend", Message], None]
+RequestHandler = Callable[["Backend", Message, list[Any]], Awaitable[dict[str, Any]]]
+
+
+class Backend:
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        restart: RestartConfig,
+        default_timeout: float,
+        start_timeout: float = 60.0,
+        on_listing: ListingHandler,
+        on_notification: NotificationHandler,
+        on_request: RequestHandler,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self._restart = restart
+        self.timeout = config.timeout or default_timeout
+        self._start_timeout = start_timeout
+        self._on_listing = on_listing
+        self._on_notification = on_notification
+        self._on_request = on_request
+        self.state = State.STARTING
+        self.last_error: str | None = None
+        self.restarts = 0
+        self.up_since: float | None = None
+        self.next_attempt_at: float | None = None
+        self.protocol_version: str | None = None
+        self.server_info: dict[str, Any] = {}
+        self.capabilities: dict[str, Any] = {}
+        self.instructions: str | None = None
+        self.listing = Listing()
+        self.first_attempt_done = anyio.Event()
+        self._up = anyio.Event()
+        self._connection: Connection | None = None
+        self._tasks: anyio.abc.TaskGroup | None = None
+
+    # -- supervision ---------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Keep the backend connected until cancelled."""
+        failures = 0
+        log = logging.getLogger(f"switchyard.backend.{self.name}")
+        try:
+            while True:
+                try:
+                    self.last_error = await self._connect_once()
+                except Exception as exc:  # a backend must never take the gateway down
+                    self.last_error = _describe(exc)
+                stayed_up = self.up_since is not None and time.monotonic() - self.up_since >= STABLE_AFTER
+                failures = 1 if stayed_up else failures + 1
+                self._mark_down()
+                delay = min(
+                    self._restart.initial_delay * self._restart.multiplier ** (failures - 1), self._restart.max_delay
+                )
+                self.next_attempt_at = time.time() + delay
+                log.warning("down (%s); restarting in %.1f s", self.last_error, delay)
+                await anyio.sleep(delay)
+                self.restarts += 1
+                self.state = State.STARTING
+        finally:
+            self._mark_down()
+            self.state = State.STOPPED
+
+    async def _connect_once(self) -> str:
+        """Connect, initialise, list, and serve until the connection ends; return why it ended."""
+        async with open_transport(self.config) as stream:
+            connection = Connection(
+                self.name,
+                stream,
+                on_notification=self._handle_notification,
+                on_request=lambda message, owners: self._on_request(self, message, owners),
+            )
+            async with anyio.create_task_group() as tasks:
+                self._tasks = tasks
+
+                async def read() -> None:
+                    await connection.run()
+                    tasks.cancel_scope.cancel()
+
+                tasks.start_soon(read)
+                with anyio.fail_after(self._start_timeout):
+                    await self._initialize(connection)
+                    self.listing = await self._list_everything(connection)
+                self._connection = connection
+                self.state = State.UP
+                self.up_since = time.monotonic()
+                self.last_error = None
+                self.next_attempt_at = None
+                self._up.set()
+                self.first_attempt_done.set()
+                self._on_listing(self)
+            self._tasks = None
+            return connection.close_reason or "connection closed"
+
+    def _mark_down(self) -> None:
+        self._connection = None
+        if self.state == State.UP or self._up.is_set():
+            self._up = anyio.Event()
+        self.state = State.DOWN
+        self.up_since = None
+        self.first_attempt_done.set()
+        if self.listing.tools or self.listing.prompts or self.listing.resources or self.listing.resource_templates:
+            self.listing = Listing()
+            self._on_listing(self)
+
+    async def _initialize(self, connection: Connection) -> None:
+        result = await connection.request(
+            "initialize",
+            {"protocolVersion": LATEST_LEGACY, "capabilities": CLIENT_CAPABILITIES, "clientInfo": GATEWAY_INFO},
+            timeout=self._start_timeout,
+        )
+        self.protocol_version = result.get("protocolVersion")
+        self.server_info = result.get("serverInfo") or {}
+        self.capabilities = result.get("capabilities") or {}
+        self.instructions = result.get("instructions")
+        await connection.notify("notifications/initialized")
+
+    async def _list_everything(self, connection: Connection) -> Listing:
+        listing = Listing()
+        for kind, _method, _key in _LISTS:
+            listing.of(kind).extend(await self._list(connection, kind))
+        return listing
+
+    async def _list(self, connection: Connection, kind: str) -> list[dict[str, Any]]:
+        if _CAPABILITY_OF_KIND[kind] not in self.capabilities:
+            return []
+        _, method, key = next(entry for entry in _LISTS if entry[0] == kind)
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            try:
+                page = await connection.request(
+                    method, {"cursor": cursor} if cursor else None, timeout=self.timeout
+                )
+            except BackendError as exc:
+                logging.getLogger(f"switchyard.backend.{self.name}").info("%s failed: %s", method, exc)
+                return items
+            items.extend(item for item in page.get(key, []) if isinstance(item, dict))
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return items
+
+    async def _relist(self, kinds: tuple[str, ...]) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            for kind in kinds:
+                self.listing.of(kind)[:] = await self._list(connection, kind)
+        except GatewayError as exc:
+            logging.getLogger(f"switchyard.backend.{self.name}").warning("re-listing failed: %s", exc.message)
+            return
+        self._on_listing(self)
+
+    def _handle_notification(self, message: Message) -> None:
+        kinds = _KIND_OF_LIST_CHANGED.get(message["method"])
+        if kinds is not None:
+            if self._tasks is not None:
+                self._tasks.start_soon(self._relist, kinds)
+            return
+        self._on_notification(self, message)
+
+    # -- traffic -------------------------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        *,
+        owner: Any = None,
+        on_progress: ProgressHandler | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        connection = self._connection
+        if connection is None:
+            connection = await self._wait_until_up()
+        return await connection.request(
+            method, params, timeout=timeout or self.timeout, owner=owner, on_progress=on_progress
+        )
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        if self._connection is not None:
+            await self._connection.notify(method, params)
+
+    async def _wait_until_up(self) -> Connection:
+        if self.state == State.STARTING:
+            with anyio.move_on_after(STARTING_WAIT):
+                await self._up.wait()
+            if self._connection is not None:
+                return self._connection
+        raise GatewayError(Reason.BACKEND_UNAVAILABLE, self.unavailable_message(), server=self.name)
+
+    def unavailable_message(self) -> str:
+        message = f"Backend '{self.name}' is {self.state.value}"
+        if self.last_error:
+            message += f": {self.last_error}"
+        if self.next_attempt_at is not None and self.state == State.DOWN:
+            message += f"; next restart in {max(0.0, self.next_attempt_at - time.time()):.1f} s"
+        return message
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state.value,
+            "transport": self.config.type,
+            "protocolVersion": self.protocol_version,
+            "serverInfo": self.server_info,
+            "tools": len(self.listing.tools),
+            "prompts": len(self.listing.prompts),
+            "resources": len(self.listing.resources),
+            "resourceTemplates": len(self.listing.resource_templates),
+            "restarts": self.restarts,
+            "lastError": self.last_error,
+        }
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason, looking inside exception groups for the error that matters."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    if isinstance(exc, GatewayError):
+        return exc.message
+    if isinstance(exc, TimeoutError):
+        return "did not finish starting in time"
+    if isinstance(exc, FileNotFoundError):
+        return f"command not found: {exc.filename}"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,177 @@
+"""Message streams to one backend: stdio subprocess, Streamable HTTP, legacy HTTP+SSE.
+
+A transport is an async context manager yielding a `MessageStream`: `send()` one JSON-RPC message (a dict),
+iterate to receive them. stdio is framed here as raw newline-delimited JSON (the hot path: no models);
+the HTTP transports reuse the official SDK's clients and convert at the edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import anyio
+import httpx2
+import orjson
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.message import SessionMessage
+from mcp_types.jsonrpc import jsonrpc_message_adapter
+
+from switchyard.config import ServerConfig
+from switchyard.protocol.jsonrpc import Message, encode
+from switchyard.upstream import process
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+STDERR_TAIL_LINES = 20
+
+
+class MessageStream(Protocol):
+    async def send(self, message: Message) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[Message]: ...
+
+    def exit_reason(self) -> str:
+        """Why the stream ended, for error messages (exit code, last stderr line)."""
+        ...
+
+
+class StdioStream:
+    def __init__(self, name: str, proc: asyncio.subprocess.Process, stderr_tail: collections.deque[str]) -> None:
+        self._name = name
+        self._proc = proc
+        self._stderr_tail = stderr_tail
+        self._log = logging.getLogger(f"switchyard.backend.{name}")
+
+    async def send(self, message: Message) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        if stdin.is_closing():
+            raise ConnectionError(f"backend '{self._name}' stdin is closed")
+        stdin.write(encode(message) + b"\n")
+        await stdin.drain()
+
+    async def __aiter__(self) -> AsyncIterator[Message]:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        while True:
+            try:
+                line = await stdout.readline()
+            except ValueError:  # a line over the limit: the stream is unusable from here on
+                self._log.error("message over %d bytes on stdout; closing", MAX_MESSAGE_BYTES)
+                return
+            if not line:
+                # Reap the process briefly so that exit_reason() can name its exit code.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._proc.wait(), 0.5)
+                return
+            try:
+                message = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                self._log.warning("ignored non-JSON output on stdout: %.200r", line)
+                continue
+            if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
+                self._log.warning("ignored a non-JSON-RPC message on stdout: %.200r", line)
+                continue
+            yield message
+
+    def exit_reason(self) -> str:
+        code = self._proc.returncode
+        status = "is still running" if code is None else f"exited with code {code}"
+        last = self._stderr_tail[-1] if self._stderr_tail else ""
+        return f"{status}; last stderr: {last}" if last else status
+
+
+async def _drain_stderr(name: str, stream: asyncio.StreamReader, tail: collections.deque[str]) -> None:
+    log = logging.getLogger(f"switchyard.backend.{name}")
+    while line := await stream.readline():
+        text = line.decode("utf-8", "replace").rstrip()
+        if text:
+            tail.append(text)
+            log.info("%s", text)
+
+
+@asynccontextmanager
+async def open_stdio(config: ServerConfig) -> AsyncIterator[MessageStream]:
+    assert config.command is not None
+    proc = await process.spawn(
+        config.command, config.args, env=config.env, cwd=config.cwd, stdout_limit=MAX_MESSAGE_BYTES
+    )
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    assert proc.stderr is not None
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_drain_stderr, config.name, proc.stderr, tail)
+        try:
+            yield StdioStream(config.name, proc, tail)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await process.terminate(proc)
+                # stderr reaches EOF once every holder of the pipe is gone.
+                with anyio.move_on_after(1):
+                    await proc.wait()
+            tg.cancel_scope.cancel()
+
+
+class SdkStream:
+    """Adapts the SDK's model-based streams to plain dicts at the edge."""
+
+    def __init__(self, name: str, read: Any, write: Any) -> None:
+        self._name = name
+        self._read = read
+        self._write = write
+        self._error: str | None = None
+
+    async def send(self, message: Message) -> None:
+        await self._write.send(SessionMessage(jsonrpc_message_adapter.validate_python(message)))
+
+    async def __aiter__(self) -> AsyncIterator[Message]:
+        async for item in self._read:
+            if isinstance(item, Exception):
+                self._error = str(item)
+                logging.getLogger(f"switchyard.backend.{self._name}").warning("transport error: %s", item)
+                continue
+            yield item.message.model_dump(by_alias=True, exclude_unset=True, mode="json")
+
+    def exit_reason(self) -> str:
+        return f"connection closed: {self._error}" if self._error else "connection closed"
+
+
+def _http_client(config: ServerConfig) -> httpx2.AsyncClient:
+    timeout = config.timeout or 60.0
+    return httpx2.AsyncClient(
+        headers=dict(config.headers), timeout=httpx2.Timeout(timeout, read=max(timeout, 300.0))
+    )
+
+
+@asynccontextmanager
+async def open_streamable_http(config: ServerConfig) -> AsyncIterator[MessageStream]:
+    assert config.url is not None
+    async with (
+        _http_client(config) as client,
+        streamable_http_client(config.url, http_client=client) as (read, write),
+    ):
+        yield SdkStream(config.name, read, write)
+
+
+@asynccontextmanager
+async def open_sse(config: ServerConfig) -> AsyncIterator[MessageStream]:
+    assert config.url is not None
+    async with sse_client(config.url, headers=dict(config.headers), timeout=config.timeout or 30.0) as (
+        read,
+        write,
+    ):
+        yield SdkStream(config.name, read, write)
+
+
+Opener = Callable[[ServerConfig], contextlib.AbstractAsyncContextManager[MessageStream]]
+
+OPENERS: dict[str, Opener] = {"stdio": open_stdio, "http": open_streamable_http, "sse": open_sse}
+
+
+def open_transport(config: ServerConfig) -> contextlib.AbstractAsyncContextManager[MessageStream]:
+    return OPENERS[config.type](config)
