@@ -83,9 +83,9 @@ def _print_connect_help(settings: Config, host: str, port: int) -> None:
     display_host = f"[{host}]" if ":" in host else host
     url = f"http://{display_host}:{port}/mcp"
     names = ", ".join(s.name for s in settings.enabled_servers()) or "none"
-    err.print(f"[bold]Switchyard[/bold] is serving {len(settings.enabled_servers())} server(s): {names}")
-    err.print(f"  Streamable HTTP   {url}")
-    err.print(f"  Claude Code       claude mcp add --transport http switchyard {url}")
-    err.print(f"  MCP Inspector     npx @modelcontextprotocol/inspector --cli {url} --transport http --method tools/list")
-    err.print('  Claude Desktop    {"mcpServers": {"switchyard": {"command": "switchyard", "args": ["serve", "--stdio"]}}}')
-    err.print(f"  Health            http://{display_host}:{port}/readyz")
+    err.print(f"[bold]Switchyard[/bold] is serving {len(settings.enabled_servers())} server(s): {names}", soft_wrap=True)
+    err.print(f"  Streamable HTTP   {url}", soft_wrap=True)
+    err.print(f"  Claude Code       claude mcp add --transport http switchyard {url}", soft_wrap=True)
+    err.print(f"  MCP Inspector     npx @modelcontextprotocol/inspector --cli {url} --transport http --method tools/list", soft_wrap=True)
+    err.print('  Claude Desktop    {"mcpServers": {"switchyard": {"command": "switchyard", "args": ["serve", "--stdio"]}}}', soft_wrap=True)
+    err.print(f"  Health            http://{display_host}:{port}/readyz", soft_wrap=True)

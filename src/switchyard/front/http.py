@@ -79,7 +79,7 @@ class McpEndpoint:
         self.security = TransportSecurityMiddleware(security)
         self.sessions: dict[str, HttpSession] = {}
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         refusal = await self.security.validate_request(request, is_post=request.method == "POST")
         if refusal is not None:
             return refusal
@@ -219,7 +219,7 @@ def create_app(gateway: Gateway, *, host: str, allowed_hosts: Iterable[str] = ()
 
     app = Starlette(
         routes=[
-            Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
+            Route("/mcp", endpoint.handle, methods=["GET", "POST", "DELETE"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
