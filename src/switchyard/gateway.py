@@ -62,7 +62,7 @@ class Gateway:
         }
         self.allowlist = Allowlist(config.policies)
         self.audit = AuditWriter(store)
-        self.router = Router(self.catalogue, self.backends, page_size=getattr(settings, "page_size", 0))
+        self.router = Router(self.catalogue, self.backends, page_size=settings.page_size)
         self.handle_call = build_chain([Audit(self.audit.submit), self.allowlist], self.router.forward)
         self.sessions: set[Session] = set()
         self._ready = not self.backends
