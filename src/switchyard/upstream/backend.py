@@ -28,7 +28,7 @@ GATEWAY_INFO = {"name": "switchyard", "version": "0.1.0"}
 # What the gateway's shared session declares to backends. Roots are left out on purpose: a backend such as
 # server-filesystem replaces its allowed directories with the client's roots, which a shared session cannot
 # give for every client.
-CLIENT_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {}}
+CLIENT_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {"form": {}, "url": {}}}
 STABLE_AFTER = 30.0  # seconds up after which the back-off starts again from its first delay
 STARTING_WAIT = 5.0  # how long a request waits for a backend that is (re)starting
 
