@@ -77,6 +77,8 @@ class Catalogue:
         self._prompt_index: dict[str, Entry] = {}
         self._resource_index: dict[str, Entry] = {}
         self._template_matchers: list[tuple[UriTemplate, Entry]] = []
+        # Tools and prompts of backends that went away, so that a call names the real problem.
+        self._departed: dict[tuple[str, str], Entry] = {}
 
     def on_change(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
@@ -90,6 +92,7 @@ class Catalogue:
     def set_listing(self, server: str, listing: Listing) -> None:
         old = self._listings.get(server)
         self._listings[server] = listing
+        self._departed = {key: e for key, e in self._departed.items() if e.server != server}
         changed = {k for k in KINDS if old is None or old.of(k) != listing.of(k)}
         if changed:
             self._rebuild(changed)
@@ -97,7 +100,14 @@ class Catalogue:
     def remove(self, server: str) -> None:
         old = self._listings.pop(server, None)
         if old is not None:
+            for entry in (*self.tools, *self.prompts):
+                if entry.server == server:
+                    self._departed[(entry.kind, entry.public_name)] = entry
             self._rebuild({k for k in KINDS if old.of(k)})
+
+    def departed(self, kind: str, public_name: str) -> Entry | None:
+        """What a name used to be, if its backend is gone for now."""
+        return self._departed.get((kind, public_name))
 
     def tool(self, public_name: str) -> Entry | None:
         return self._tool_index.get(public_name)

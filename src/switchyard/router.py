@@ -45,9 +45,11 @@ class Router:
     def target(self, method: str, params: dict[str, Any]) -> Target:
         """What a routed request is for; `server` is None when nothing of that name exists."""
         if method == "tools/call":
-            return _target("tool", _name(params, "name"), self._catalogue.tool(params.get("name", "")))
+            name = _name(params, "name")
+            return _target("tool", name, self._catalogue.tool(name) or self._catalogue.departed("tools", name))
         if method == "prompts/get":
-            return _target("prompt", _name(params, "name"), self._catalogue.prompt(params.get("name", "")))
+            name = _name(params, "name")
+            return _target("prompt", name, self._catalogue.prompt(name) or self._catalogue.departed("prompts", name))
         if method == "completion/complete":
             ref = params.get("ref")
             if not isinstance(ref, dict):
