@@ -6,6 +6,7 @@ and tells the listeners which kinds changed. Lists are sorted, so the same catal
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,12 +32,14 @@ class Listing:
     resource_templates: list[dict[str, Any]] = field(default_factory=list)
 
     def of(self, kind: str) -> list[dict[str, Any]]:
-        return {
-            "tools": self.tools,
-            "prompts": self.prompts,
-            "resources": self.resources,
-            "resourceTemplates": self.resource_templates,
-        }[kind]
+        return getattr(self, _FIELD[kind])  # type: ignore[no-any-return]
+
+    def replacing(self, kind: str, items: list[dict[str, Any]]) -> Listing:
+        """A new listing with one kind replaced (listings are shared: never change one in place)."""
+        return dataclasses.replace(self, **{_FIELD[kind]: items})
+
+
+_FIELD = {"tools": "tools", "prompts": "prompts", "resources": "resources", "resourceTemplates": "resource_templates"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from switchyard import __version__
-from switchyard.cli import serve
+from switchyard.cli import audit, config_cmd, serve, servers, status, tools
 
 app = typer.Typer(
     name="switchyard",
@@ -15,6 +15,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve.serve)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(servers.app, name="servers")
+app.add_typer(tools.app, name="tools")
+app.command("status")(status.status)
+app.command("audit")(audit.audit)
 
 
 @app.callback()

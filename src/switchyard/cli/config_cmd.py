@@ -10,7 +10,7 @@ import typer
 from switchyard.cli.loading import (
     JSON_OPTION,
     TIMEOUT_OPTION,
-    fail,
+    error,
     one_shot_gateway,
     print_json,
     print_table,
@@ -23,11 +23,15 @@ from switchyard.config import Config, default_config_path
 
 app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 
+FILE_ARGUMENT = typer.Argument(None, help="Config file (default: the one `switchyard serve` would read).")
+
 
 @app.command("check")
 def check(
-    file: Path | None = typer.Argument(None, help="Config file (default: the one `switchyard serve` would read)."),
-    probe: bool = typer.Option(True, "--probe/--no-probe", help="Start the enabled backends and report on each."),
+    file: Path | None = FILE_ARGUMENT,
+    probe: bool = typer.Option(
+        True, "--probe/--no-probe", help="Start the enabled backends and report on each."
+    ),
     timeout: float = TIMEOUT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -51,29 +55,33 @@ def check(
     else:
         _print_report(path, report)
     if report["problems"]:
-        fail("; ".join(report["problems"]))
+        for problem in report["problems"]:
+            error(problem)
+        raise typer.Exit(1)
 
 
-async def _probe(config: Config, timeout: float) -> dict[str, Any]:
-    async with one_shot_gateway(config, timeout=timeout) as gateway:
+async def _probe(config: Config, startup_timeout: float) -> dict[str, Any]:
+    async with one_shot_gateway(config, startup_timeout=startup_timeout) as gateway:
         statuses = {name: backend.status() for name, backend in gateway.backends.items()}
         servers = [
             statuses.get(name) or {"name": name, "state": "disabled", "transport": server.type}
             for name, server in config.servers.items()
         ]
-        problems = [f"server '{name}' did not start: {why}" for name, why in startup_problems(gateway).items()]
+        problems = [
+            f"server '{name}' did not start: {why}" for name, why in startup_problems(gateway).items()
+        ]
         tool_names = {t.get("name") for b in gateway.backends.values() for t in b.listing.tools}
         collisions = [
             {"name": c.name, "kind": "tool" if c.name in tool_names else "prompt", "servers": list(c.servers)}
             for c in gateway.catalogue.collisions
         ]
     naming = config.gateway.naming
-    if naming == "none":
-        problems += [
-            f"{c['kind']} '{c['name']}' is offered by {' and '.join(c['servers'])} with gateway.naming: none "
-            "(only the first is reachable; use naming 'auto' or 'prefix')"
-            for c in collisions
-        ]
+    if naming == "none" and collisions:
+        offered = ", ".join(f"{c['kind']} '{c['name']}' by {' and '.join(c['servers'])}" for c in collisions)
+        problems.append(
+            f"gateway.naming is 'none' but several servers offer the same name ({offered}): only the first "
+            "server's is reachable; set gateway.naming to 'auto' or 'prefix'"
+        )
     return {"naming": naming, "servers": servers, "collisions": collisions, "problems": problems}
 
 
@@ -96,9 +104,10 @@ def _print_report(path: Path, report: dict[str, Any]) -> None:
     ]
     if rows:
         print_table(columns, rows)
-    if report["naming"] != "prefix":
+    if report["naming"] == "auto":
         for c in report["collisions"]:
-            say(f"collision: {c['kind']} '{c['name']}' is offered by {', '.join(c['servers'])}")
+            owners = ", ".join(c["servers"])
+            say(f"note: {c['kind']} '{c['name']}' is offered by {owners}: each gets a prefixed name")
     if not report["problems"]:
         up = sum(s["state"] == "up" for s in servers)
         tools = sum(s.get("tools") or 0 for s in servers)

@@ -34,15 +34,28 @@ _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, width=_WIDTH)
 
-CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Config file (default: $SWITCHYARD_CONFIG, ./switchyard.yaml, the user config, or the bundled sample).")
-REGISTRY_OPTION = typer.Option(None, "--registry", help="Registry URL or SQLite path (default: in the user data dir).")
+CONFIG_OPTION = typer.Option(
+    None,
+    "--config",
+    "-c",
+    help="Config file (default: $SWITCHYARD_CONFIG, ./switchyard.yaml, the user config, or the sample).",
+)
+REGISTRY_OPTION = typer.Option(
+    None, "--registry", help="Registry URL or SQLite path (default: in the user data dir)."
+)
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 STARTUP_TIMEOUT = 30.0
-TIMEOUT_OPTION = typer.Option(STARTUP_TIMEOUT, "--timeout", min=0.1, help="Seconds to wait for the backends to start.")
+TIMEOUT_OPTION = typer.Option(
+    STARTUP_TIMEOUT, "--timeout", min=0.1, help="Seconds to wait for the backends to start."
+)
+
+
+def error(message: str) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    error(message)
     raise typer.Exit(code)
 
 
@@ -96,7 +109,7 @@ async def opened_store(config: Config, registry: str | None) -> AsyncIterator[St
 
 
 async def merged_config(config: Config, store: Store) -> Config:
-    """The config file's servers, plus those added with `switchyard servers add`, with enable/disable overrides."""
+    """The config file's servers, plus those added with `servers add`, with enable/disable overrides."""
     servers = dict(config.servers)
     for stored in await store.list_servers():
         if stored.definition is not None:
@@ -116,9 +129,9 @@ def unknown_server(name: str, known: Iterable[str]) -> NoReturn:
 
 @asynccontextmanager
 async def one_shot_gateway(
-    config: Config, *, store: Store | None = None, timeout: float = STARTUP_TIMEOUT
+    config: Config, *, store: Store | None = None, startup_timeout: float = STARTUP_TIMEOUT
 ) -> AsyncIterator[Gateway]:
-    """The config's enabled backends started in this process, each given `timeout` to come up; stopped on exit.
+    """The config's enabled backends, started in this process and given `startup_timeout` to come up.
 
     With a store, calls are audited; the audit is flushed before the backends stop.
     """
@@ -128,7 +141,7 @@ async def one_shot_gateway(
     gateway_logging.configure("error")  # backends' restarts and stderr would drown the command's output
     gateway = Gateway(config, store=store)
     async with gateway.running():
-        await gateway.wait_ready(timeout)
+        await gateway.wait_ready(startup_timeout)
         try:
             yield gateway
         finally:

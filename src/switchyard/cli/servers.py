@@ -1,4 +1,4 @@
-"""`switchyard servers`: the config file's servers and the registry's, side by side; add, remove, enable, disable.
+"""`switchyard servers`: the config file's servers and the registry's; add, remove, enable, disable.
 
 Servers added here live in the registry; a config-file server is only ever switched on or off (an override
 in the registry), never edited. Changes take effect when the gateway (re)starts.
@@ -39,6 +39,9 @@ T = TypeVar("T")
 app = typer.Typer(help="List, add, remove, enable and disable backend servers.", no_args_is_help=True)
 
 NAME_ARGUMENT = typer.Argument(..., help="The server's name.")
+ARG_OPTION = typer.Option([], "--arg", help="An argument of the command (repeatable).")
+ENV_OPTION = typer.Option([], "--env", help="KEY=VALUE for the command's environment (repeatable).")
+HEADER_OPTION = typer.Option([], "--header", help="KEY=VALUE HTTP header (repeatable).")
 
 
 @dataclass(frozen=True)
@@ -141,12 +144,16 @@ def show(
 def add(
     name: str = NAME_ARGUMENT,
     command: str | None = typer.Option(None, "--command", help="The command of a stdio server."),
-    args: list[str] = typer.Option([], "--arg", help="An argument of the command (repeatable)."),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE for the command's environment (repeatable)."),
+    args: list[str] = ARG_OPTION,
+    env: list[str] = ENV_OPTION,
     url: str | None = typer.Option(None, "--url", help="The URL of an http or sse server."),
-    transport: Literal["stdio", "http", "sse"] | None = typer.Option(None, "--type", help="stdio, http or sse."),
-    headers: list[str] = typer.Option([], "--header", help="KEY=VALUE HTTP header (repeatable)."),
-    entry: str | None = typer.Option(None, "--json", help="The whole entry as JSON, as in a Claude mcpServers."),
+    transport: Literal["stdio", "http", "sse"] | None = typer.Option(
+        None, "--type", help="stdio, http or sse."
+    ),
+    headers: list[str] = HEADER_OPTION,
+    entry: str | None = typer.Option(
+        None, "--json", help="The whole entry as JSON, as in a Claude mcpServers."
+    ),
     config: Path | None = CONFIG_OPTION,
     registry: str | None = REGISTRY_OPTION,
 ) -> None:
@@ -176,7 +183,9 @@ def add(
     async def store_it(servers: Servers, store: Store) -> None:
         if name in servers.merged.servers or name in servers.stored:
             fail(f"a server named '{name}' already exists ({servers.source(name)}); remove it first")
-        clash = next((s.name for s in servers.merged.servers.values() if s.namespace == server.namespace), None)
+        clash = next(
+            (s.name for s in servers.merged.servers.values() if s.namespace == server.namespace), None
+        )
         if clash is not None:
             fail(f"server '{name}' would share the namespace '{server.namespace}' of server '{clash}'")
         await store.upsert_server(name, definition)

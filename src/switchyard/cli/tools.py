@@ -32,6 +32,8 @@ from switchyard.config import Config
 
 app = typer.Typer(help="List and call the tools the gateway offers.", no_args_is_help=True)
 
+ARG_OPTION = typer.Option([], "--arg", help="KEY=VALUE; VALUE is read as JSON when it parses (repeatable).")
+
 
 @app.command("list")
 def list_tools(
@@ -46,12 +48,16 @@ def list_tools(
     if as_json:
         print_json(tools)
     elif tools:
-        print_table(("name", "server", "description"), ((t["name"], t["server"], _first_line(t)) for t in tools))
+        print_table(
+            ("name", "server", "description"), ((t["name"], t["server"], _first_line(t)) for t in tools)
+        )
     else:
         say("no tools")
 
 
-async def _list(settings: Config, registry: str | None, only: str | None, timeout: float) -> list[dict[str, Any]]:
+async def _list(
+    settings: Config, registry: str | None, only: str | None, startup_timeout: float
+) -> list[dict[str, Any]]:
     async with opened_store(settings, registry) as store:
         config = await merged_config(settings, store)
     if only is not None:
@@ -59,7 +65,7 @@ async def _list(settings: Config, registry: str | None, only: str | None, timeou
             unknown_server(only, config.servers)
         if config.servers[only].disabled:
             fail(f"server '{only}' is disabled (`switchyard servers enable {only}` enables it)")
-    async with one_shot_gateway(config, timeout=timeout) as gateway:
+    async with one_shot_gateway(config, startup_timeout=startup_timeout) as gateway:
         for name, why in startup_problems(gateway).items():
             if only == name:
                 fail(f"server '{name}' did not start: {why}")
@@ -87,8 +93,10 @@ def _first_line(tool: dict[str, Any]) -> str:
 @app.command("call")
 def call(
     name: str = typer.Argument(..., help="The tool's public name (as `switchyard tools list` shows it)."),
-    arg: list[str] = typer.Option([], "--arg", help="KEY=VALUE; VALUE is read as JSON when it parses (repeatable)."),
-    args: str | None = typer.Option(None, "--args", help="All arguments as one JSON object (--arg adds to it)."),
+    arg: list[str] = ARG_OPTION,
+    args: str | None = typer.Option(
+        None, "--args", help="All arguments as one JSON object (--arg adds to it)."
+    ),
     config: Path | None = CONFIG_OPTION,
     registry: str | None = REGISTRY_OPTION,
     timeout: float = TIMEOUT_OPTION,
@@ -97,7 +105,12 @@ def call(
     """Call a tool through the gateway's pipeline (allowlist, audit) and print its result."""
     arguments = parse_json_object(args, "--args") if args is not None else {}
     arguments.update({key: _value(value) for key, value in parse_pairs(arg, "--arg").items()})
-    request = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+    request = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
     response = run(_call, read_config(config), registry, request, timeout)
     if response is None or "error" in response:
         error = (response or {}).get("error") or {}
@@ -121,15 +134,17 @@ def _value(text: str) -> Any:
 
 
 async def _call(
-    settings: Config, registry: str | None, request: dict[str, Any], timeout: float
+    settings: Config, registry: str | None, request: dict[str, Any], startup_timeout: float
 ) -> dict[str, Any] | None:
     from switchyard.front.session import Session
     from switchyard.pipeline import Client
 
     async with opened_store(settings, registry) as store:
         config = await merged_config(settings, store)
-        async with one_shot_gateway(config, store=store, timeout=timeout) as gateway:
-            session = Session(gateway, Client(principal="cli", transport="cli"), outbound=lambda message: None)
+        async with one_shot_gateway(config, store=store, startup_timeout=startup_timeout) as gateway:
+            session = Session(
+                gateway, Client(principal="cli", transport="cli"), outbound=lambda message: None
+            )
             try:
                 return await session.handle(request)
             finally:

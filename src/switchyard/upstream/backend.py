@@ -177,7 +177,7 @@ class Backend:
     async def _list_everything(self, connection: Connection) -> Listing:
         listing = Listing()
         for kind, _method, _key in _LISTS:
-            listing.of(kind).extend(await self._list(connection, kind))
+            listing = listing.replacing(kind, await self._list(connection, kind))
         return listing
 
     async def _list(self, connection: Connection, kind: str) -> list[dict[str, Any]]:
@@ -204,8 +204,10 @@ class Backend:
         if connection is None:
             return
         try:
+            listing = self.listing
             for kind in kinds:
-                self.listing.of(kind)[:] = await self._list(connection, kind)
+                listing = listing.replacing(kind, await self._list(connection, kind))
+            self.listing = listing
         except GatewayError as exc:
             logging.getLogger(f"switchyard.backend.{self.name}").warning("re-listing failed: %s", exc.message)
             return
