@@ -39,7 +39,12 @@ class Listing:
         return dataclasses.replace(self, **{_FIELD[kind]: items})
 
 
-_FIELD = {"tools": "tools", "prompts": "prompts", "resources": "resources", "resourceTemplates": "resource_templates"}
+_FIELD = {
+    "tools": "tools",
+    "prompts": "prompts",
+    "resources": "resources",
+    "resourceTemplates": "resource_templates",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +152,10 @@ class Catalogue:
                     definitions.append((server, definition))
                     requests.append(NameRequest(server, self._prefixes.get(server, server), name))
         names, collisions = naming.assign(
-            requests, mode=self._policy.mode, separator=self._policy.separator, max_length=self._policy.max_length
+            requests,
+            mode=self._policy.mode,
+            separator=self._policy.separator,
+            max_length=self._policy.max_length,
         )
         entries = []
         for server, definition in definitions:
@@ -168,7 +176,9 @@ class Catalogue:
                 if not isinstance(uri, str):
                     continue
                 if uri in seen:
-                    log.warning("%s %s of server '%s' hidden: server '%s' has it too", kind, uri, server, seen[uri])
+                    log.warning(
+                        "%s %s of server '%s' hidden: server '%s' has it too", kind, uri, server, seen[uri]
+                    )
                     continue
                 seen[uri] = server
                 entries.append(Entry(kind, uri, server, uri, definition))
@@ -181,7 +191,9 @@ class Catalogue:
         self.prompts, prompt_collisions = self._named("prompts")
         self.collisions = tool_collisions + prompt_collisions
         for collision in self.collisions:
-            log.warning("name '%s' is offered by several servers: %s", collision.name, ", ".join(collision.servers))
+            log.warning(
+                "name '%s' is offered by several servers: %s", collision.name, ", ".join(collision.servers)
+            )
         self._tool_index = {e.public_name: e for e in self.tools}
         self._prompt_index = {e.public_name: e for e in self.prompts}
         self.resources = self._by_uri("resources", "uri")
@@ -192,7 +204,9 @@ class Catalogue:
             try:
                 self._template_matchers.append((UriTemplate.parse(entry.original_name), entry))
             except InvalidUriTemplate as exc:
-                log.warning("server '%s': unusable resource template %s: %s", entry.server, entry.original_name, exc)
+                log.warning(
+                    "server '%s': unusable resource template %s: %s", entry.server, entry.original_name, exc
+                )
         self.version += 1
         for listener in self._listeners:
             listener(changed)

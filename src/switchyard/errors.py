@@ -7,7 +7,7 @@ Tests and clients key on `data.reason`, never on the number.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 PARSE_ERROR = -32700
@@ -17,7 +17,7 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Stable machine-readable reasons, with the JSON-RPC code each maps to."""
 
     PARSE_ERROR = "parse_error"

@@ -34,7 +34,12 @@ _LIST_CHANGED = {
     "resources": "notifications/resources/list_changed",
     "resourceTemplates": "notifications/resources/list_changed",
 }
-_REGISTRY_KINDS = {"tools": "tool", "prompts": "prompt", "resources": "resource", "resourceTemplates": "resource_template"}
+_REGISTRY_KINDS = {
+    "tools": "tool",
+    "prompts": "prompt",
+    "resources": "resource",
+    "resourceTemplates": "resource_template",
+}
 _DEFINITION_KEY = {"tools": "name", "prompts": "name", "resources": "uri", "resourceTemplates": "uriTemplate"}
 
 
@@ -119,7 +124,9 @@ class Gateway:
 
     def instructions(self) -> str | None:
         parts = [
-            f"## {b.name}\n{b.instructions}" for b in self.backends.values() if b.state == State.UP and b.instructions
+            f"## {b.name}\n{b.instructions}"
+            for b in self.backends.values()
+            if b.state == State.UP and b.instructions
         ]
         return "\n\n".join(parts) or None
 
@@ -157,7 +164,7 @@ class Gateway:
             session.notify(message)
 
     async def _backend_request(self, backend: Backend, message: Message, owners: list[Any]) -> dict[str, Any]:
-        """A backend asks the client something (sampling, elicitation, roots): find the one client it can be."""
+        """A backend asks the client something (sampling, elicitation, roots): find the one client it is for."""
         sessions = {owner[0] for owner in owners}
         if len(sessions) != 1:
             raise GatewayError(

@@ -53,7 +53,9 @@ async def running_gateway(config: Config, store: Store | None = None) -> AsyncIt
 async def http_front(gateway: Gateway, **security: Any) -> AsyncIterator[str]:
     """Serve the gateway's HTTP front on a free loopback port; yields the /mcp URL."""
     async with anyio.create_task_group() as tasks:
-        port = await tasks.start(lambda task_status: serve_http(gateway, "127.0.0.1", 0, task_status=task_status, **security))
+        port = await tasks.start(
+            lambda task_status: serve_http(gateway, "127.0.0.1", 0, task_status=task_status, **security)
+        )
         yield f"http://127.0.0.1:{port}/mcp"
         tasks.cancel_scope.cancel()
 
@@ -61,7 +63,18 @@ async def http_front(gateway: Gateway, **security: Any) -> AsyncIterator[str]:
 def gateway_stdio_params(config_path: Path, registry: Path) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable,
-        args=["-m", "switchyard", "serve", "--stdio", "-c", str(config_path), "--registry", str(registry), "--log-level", "warning"],
+        args=[
+            "-m",
+            "switchyard",
+            "serve",
+            "--stdio",
+            "-c",
+            str(config_path),
+            "--registry",
+            str(registry),
+            "--log-level",
+            "warning",
+        ],
     )
 
 

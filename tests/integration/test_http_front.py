@@ -19,13 +19,20 @@ INIT = {
     "jsonrpc": "2.0",
     "id": 1,
     "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    },
 }
 
 
 @pytest.fixture
 async def url() -> AsyncIterator[str]:
-    async with running_gateway(make_config({"srv": stdio_server(faulty_argv())})) as gateway, http_front(gateway) as url:
+    async with (
+        running_gateway(make_config({"srv": stdio_server(faulty_argv())})) as gateway,
+        http_front(gateway) as url,
+    ):
         yield url
 
 
@@ -33,7 +40,11 @@ async def _open_session(http: httpx2.AsyncClient, url: str) -> str:
     response = await http.post(url, json=INIT, headers=ACCEPT)
     assert response.status_code == 200
     session_id = response.headers["mcp-session-id"]
-    notified = await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers={**ACCEPT, "Mcp-Session-Id": session_id})
+    notified = await http.post(
+        url,
+        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={**ACCEPT, "Mcp-Session-Id": session_id},
+    )
     assert notified.status_code == 202 and notified.content == b""
     return session_id
 
@@ -54,8 +65,12 @@ async def test_sessions_are_random_required_and_end_with_delete(url: str) -> Non
         ok = await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": first})
         assert ok.status_code == 200 and ok.json() == {"jsonrpc": "2.0", "id": 2, "result": {}}
         assert (await http.delete(url, headers={"Mcp-Session-Id": first})).status_code == 200
-        assert (await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": first})).status_code == 404
-        assert (await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": second})).status_code == 200
+        assert (
+            await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": first})
+        ).status_code == 404
+        assert (
+            await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": second})
+        ).status_code == 200
 
 
 async def test_malformed_input_gets_precise_errors_and_the_gateway_stays_up(url: str) -> None:
@@ -68,13 +83,30 @@ async def test_malformed_input_gets_precise_errors_and_the_gateway_stays_up(url:
         assert batch.status_code == 400 and batch.json()["error"]["data"]["reason"] == "invalid_request"
         no_method = await http.post(url, json={"jsonrpc": "2.0", "id": 5, "method": 7}, headers=headers)
         assert no_method.json()["error"]["code"] == -32600
-        unknown = await http.post(url, json={"jsonrpc": "2.0", "id": 6, "method": "tools/frobnicate"}, headers=headers)
-        assert unknown.json()["error"]["code"] == -32601 and "tools/frobnicate" in unknown.json()["error"]["message"]
-        bad_args = await http.post(url, json={"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": 3}}, headers=headers)
+        unknown = await http.post(
+            url, json={"jsonrpc": "2.0", "id": 6, "method": "tools/frobnicate"}, headers=headers
+        )
+        assert (
+            unknown.json()["error"]["code"] == -32601
+            and "tools/frobnicate" in unknown.json()["error"]["message"]
+        )
+        bad_args = await http.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": 3}},
+            headers=headers,
+        )
         assert bad_args.json()["error"]["code"] == -32602 and '"name"' in bad_args.json()["error"]["message"]
-        html = await http.post(url, json={"jsonrpc": "2.0", "id": 8, "method": "ping"}, headers={**headers, "Accept": "text/html"})
+        html = await http.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 8, "method": "ping"},
+            headers={**headers, "Accept": "text/html"},
+        )
         assert html.status_code == 406
-        version = await http.post(url, json={"jsonrpc": "2.0", "id": 9, "method": "ping"}, headers={**headers, "MCP-Protocol-Version": "1999-01-01"})
+        version = await http.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 9, "method": "ping"},
+            headers={**headers, "MCP-Protocol-Version": "1999-01-01"},
+        )
         assert version.status_code == 400
         still = await http.post(url, json={"jsonrpc": "2.0", "id": 10, "method": "ping"}, headers=headers)
         assert still.json()["result"] == {}
@@ -94,14 +126,28 @@ async def test_a_call_with_progress_streams_sse_and_a_plain_call_gets_json(url: 
     async with httpx2.AsyncClient() as http:
         session = await _open_session(http, url)
         headers = {**ACCEPT, "Mcp-Session-Id": session}
-        plain = await http.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "srv__echo", "arguments": {"text": "hi"}}}, headers=headers)
+        plain = await http.post(
+            url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "srv__echo", "arguments": {"text": "hi"}},
+            },
+            headers=headers,
+        )
         assert plain.headers["content-type"].startswith("application/json")
         assert plain.json()["result"]["content"][0]["text"] == "hi"
         call = {"name": "srv__progress", "arguments": {"steps": 2}, "_meta": {"progressToken": "tok"}}
-        streamed = await http.post(url, json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": call}, headers=headers)
+        streamed = await http.post(
+            url, json={"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": call}, headers=headers
+        )
         assert streamed.headers["content-type"].startswith("text/event-stream")
         messages = _sse_messages(streamed.content)
-        assert [m["params"]["progressToken"] for m in messages[:-1]] == ["tok", "tok"]  # the client's own token
+        assert [m["params"]["progressToken"] for m in messages[:-1]] == [
+            "tok",
+            "tok",
+        ]  # the client's own token
         assert messages[-1]["id"] == 3 and "result" in messages[-1]
 
 
@@ -110,4 +156,8 @@ async def test_health_endpoints(url: str) -> None:
     async with httpx2.AsyncClient() as http:
         assert (await http.get(f"{base}/healthz")).json() == {"status": "alive"}
         ready = (await http.get(f"{base}/readyz")).json()
-        assert ready["status"] == "up" and ready["backends"][0]["name"] == "srv" and ready["backends"][0]["tools"] > 0
+        assert (
+            ready["status"] == "up"
+            and ready["backends"][0]["name"] == "srv"
+            and ready["backends"][0]["tools"] > 0
+        )

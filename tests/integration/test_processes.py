@@ -13,7 +13,15 @@ import psutil
 import pytest
 
 from tests.integration.harness import stdio_server, write_config
-from tests.support import NODE_FIXTURES, descendants, faulty_argv, node_env, raw_stdio, reap_zombies, time_server_argv
+from tests.support import (
+    NODE_FIXTURES,
+    descendants,
+    faulty_argv,
+    node_env,
+    raw_stdio,
+    reap_zombies,
+    time_server_argv,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +60,17 @@ def _wait_gone(pids: set[int]) -> set[int]:
 
 @pytest.mark.parametrize("ending", ["stdin-eof", "sigterm", "sigint", "sigkill"])
 async def test_backends_die_with_the_gateway(ending: str, tmp_path: Path, node_fixtures: Path) -> None:
-    argv = [sys.executable, "-m", "switchyard", "serve", "--stdio", "-c", str(_config(tmp_path)), "--registry", str(tmp_path / "r.db")]
+    argv = [
+        sys.executable,
+        "-m",
+        "switchyard",
+        "serve",
+        "--stdio",
+        "-c",
+        str(_config(tmp_path)),
+        "--registry",
+        str(tmp_path / "r.db"),
+    ]
     async with raw_stdio(argv) as gateway:
         await gateway.initialize(wait=60)
         response, _ = await gateway.call("tools/list", wait=30)
@@ -60,7 +78,9 @@ async def test_backends_die_with_the_gateway(ending: str, tmp_path: Path, node_f
         assert {"everything__echo", "time__get_current_time", "faulty__echo"} <= names
         backend_pids = {p.pid for p in psutil.Process(gateway.proc.pid).children(recursive=True)}
         cmdlines = " ".join(" ".join(psutil.Process(p).cmdline()) for p in backend_pids)
-        assert "sh -c 'mcp-server-everything'" in cmdlines, "npx runs the server as a grandchild (through a shell)"
+        assert "sh -c 'mcp-server-everything'" in cmdlines, (
+            "npx runs the server as a grandchild (through a shell)"
+        )
         assert len(backend_pids) >= 4
 
         if ending == "stdin-eof":

@@ -19,7 +19,10 @@ pytestmark = pytest.mark.integration
 
 def _two_faulty(**gateway: Any) -> Any:
     return make_config(
-        {"alpha": stdio_server(faulty_argv("--name", "alpha")), "beta": stdio_server(faulty_argv("--name", "beta", "--tools", "2"))},
+        {
+            "alpha": stdio_server(faulty_argv("--name", "alpha")),
+            "beta": stdio_server(faulty_argv("--name", "beta", "--tools", "2")),
+        },
         **gateway,
     )
 
@@ -59,7 +62,10 @@ async def test_none_naming_keeps_original_names_and_reports_collisions() -> None
 
 
 async def test_long_names_are_cut_with_a_stable_hash() -> None:
-    config = make_config({"a-server-with-a-rather-long-name-indeed": stdio_server(faulty_argv("--tools", "1"))}, max_name_length=24)
+    config = make_config(
+        {"a-server-with-a-rather-long-name-indeed": stdio_server(faulty_argv("--tools", "1"))},
+        max_name_length=24,
+    )
     async with running_gateway(config) as gateway:
         names = [e.public_name for e in gateway.catalogue.tools]
         assert all(len(n) <= 24 for n in names)
@@ -92,7 +98,9 @@ async def test_aggregate_lists_are_paginated_with_opaque_cursors() -> None:
 async def test_denied_tools_are_invisible_and_refused_like_unknown_ones(tmp_path: Path) -> None:
     store = await Store.open(str(tmp_path / "registry.db"))
     try:
-        config = _two_faulty(policies={"tools": {"deny": ["alpha:crash", "*:fail"]}, "servers": {"deny": ["beta"]}})
+        config = _two_faulty(
+            policies={"tools": {"deny": ["alpha:crash", "*:fail"]}, "servers": {"deny": ["beta"]}}
+        )
         async with running_gateway(config, store) as gateway, http_front(gateway) as url:
             async with legacy_client(url) as client:
                 names = [t.name for t in (await client.list_tools()).tools]
@@ -102,8 +110,14 @@ async def test_denied_tools_are_invisible_and_refused_like_unknown_ones(tmp_path
                 for name in ("alpha__crash", "beta__echo", "no_such_tool"):
                     with pytest.raises(MCPError) as refused:
                         await client.call_tool(name, {})
-                    errors[name] = (refused.value.error.code, refused.value.error.data["reason"], str(refused.value).replace(name, "X"))  # type: ignore[index]
-                assert len(set(errors.values())) == 1, f"a denied tool must look exactly like an unknown one: {errors}"
+                    errors[name] = (
+                        refused.value.error.code,
+                        refused.value.error.data["reason"],
+                        str(refused.value).replace(name, "X"),
+                    )  # type: ignore[index]
+                assert len(set(errors.values())) == 1, (
+                    f"a denied tool must look exactly like an unknown one: {errors}"
+                )
                 await client.call_tool("alpha__echo", {"text": "ok"})
             await gateway.audit.flush()
         records = await store.list_audit(limit=10)
@@ -119,7 +133,10 @@ async def test_denied_tools_are_invisible_and_refused_like_unknown_ones(tmp_path
 
 
 async def test_progress_logging_and_list_changed_pass_through() -> None:
-    async with running_gateway(make_config({"srv": stdio_server(faulty_argv())})) as gateway, http_front(gateway) as url:
+    async with (
+        running_gateway(make_config({"srv": stdio_server(faulty_argv())})) as gateway,
+        http_front(gateway) as url,
+    ):
         progress: list[float] = []
         logs: list[Any] = []
         changed = anyio.Event()
@@ -148,7 +165,10 @@ async def test_progress_logging_and_list_changed_pass_through() -> None:
 
 
 async def test_cancellation_reaches_the_backend_and_frees_the_call() -> None:
-    async with running_gateway(make_config({"srv": stdio_server(faulty_argv())})) as gateway, http_front(gateway) as url:
+    async with (
+        running_gateway(make_config({"srv": stdio_server(faulty_argv())})) as gateway,
+        http_front(gateway) as url,
+    ):
         async with legacy_client(url) as client:
             with anyio.move_on_after(0.5):
                 await client.call_tool("srv__sleep", {"seconds": 30})
@@ -158,7 +178,10 @@ async def test_cancellation_reaches_the_backend_and_frees_the_call() -> None:
 
 
 async def test_concurrent_clients_with_the_same_request_ids_get_their_own_answers() -> None:
-    async with running_gateway(make_config({"srv": stdio_server(faulty_argv())})) as gateway, http_front(gateway) as url:
+    async with (
+        running_gateway(make_config({"srv": stdio_server(faulty_argv())})) as gateway,
+        http_front(gateway) as url,
+    ):
         results: dict[int, str] = {}
 
         async def one(i: int) -> None:

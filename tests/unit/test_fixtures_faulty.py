@@ -14,6 +14,7 @@ from typing import Any
 
 import psutil
 import pytest
+
 from tests.support import (
     REPO_ROOT,
     STDIO_TIMEOUT,

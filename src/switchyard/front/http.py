@@ -61,7 +61,9 @@ class HttpSession:
         self.wakeup.set()
 
 
-def loopback_security(host: str, extra_hosts: Iterable[str], extra_origins: Iterable[str]) -> TransportSecuritySettings:
+def loopback_security(
+    host: str, extra_hosts: Iterable[str], extra_origins: Iterable[str]
+) -> TransportSecuritySettings:
     """DNS-rebinding protection: on for loopback binds, where a browser page is the threat."""
     if host not in LOOPBACK_HOSTS:
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
@@ -85,7 +87,9 @@ class McpEndpoint:
             return refusal
         version = request.headers.get(VERSION_HEADER)
         if version is not None and version not in SUPPORTED_VERSIONS:
-            return _error_response(400, Reason.UNSUPPORTED_VERSION, f"Unsupported protocol version: {version}")
+            return _error_response(
+                400, Reason.UNSUPPORTED_VERSION, f"Unsupported protocol version: {version}"
+            )
         if request.method == "POST":
             return await self.post(request)
         if request.method == "GET":
@@ -98,7 +102,9 @@ class McpEndpoint:
             return _error_response(400, Reason.INVALID_REQUEST, "Bad Request: missing Mcp-Session-Id header")
         session = self.sessions.get(session_id)
         if session is None:
-            return _error_response(404, Reason.INVALID_REQUEST, "Session not found (it ended or never existed)")
+            return _error_response(
+                404, Reason.INVALID_REQUEST, "Session not found (it ended or never existed)"
+            )
         return session
 
     async def post(self, request: Request) -> Response:
@@ -186,7 +192,9 @@ def _final(task: asyncio.Task[Message | None], message: Message) -> Message:
         return jsonrpc.error(message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc())
     exc = task.exception()
     if exc is not None:
-        return jsonrpc.error(message["id"], GatewayError(Reason.INTERNAL, f"Internal error: {exc}").to_jsonrpc())
+        return jsonrpc.error(
+            message["id"], GatewayError(Reason.INTERNAL, f"Internal error: {exc}").to_jsonrpc()
+        )
     return task.result() or jsonrpc.error(
         message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc()
     )
@@ -207,7 +215,9 @@ def _error_response(status: int, reason: Reason, text: str) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-def create_app(gateway: Gateway, *, host: str, allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = ()) -> Starlette:
+def create_app(
+    gateway: Gateway, *, host: str, allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = ()
+) -> Starlette:
     endpoint = McpEndpoint(gateway, loopback_security(host, allowed_hosts, allowed_origins))
 
     async def healthz(request: Request) -> Response:
@@ -246,7 +256,9 @@ async def serve_http(
 ) -> None:
     """Serve until cancelled; reports the bound port (useful with port 0) through `task_status`."""
     app = create_app(gateway, host=host, **security)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False))
+    server = _Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    )
     serving = asyncio.ensure_future(server.serve())
     try:
         while not server.started:

@@ -1,4 +1,4 @@
-"""One client's view of the gateway: its handshake, its in-flight requests, and what the gateway answers itself.
+"""One client's view of the gateway: its handshake, its in-flight requests, and what the gateway answers.
 
 A front (stdio, HTTP) turns bytes into messages and hands each to `Session.handle`; requests for backends go
 through the gateway's pipeline and router. Messages for the client leave through `outbound` (unsolicited) or
@@ -31,7 +31,11 @@ log = logging.getLogger("switchyard.session")
 STARTUP_WAIT = 30.0  # how long `initialize` waits for backends still starting
 ASK_TIMEOUT = 600.0  # how long a backend's request to the client (e.g. elicitation) may wait for a human
 LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
-_CAPABILITY_FOR = {"sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"}
+_CAPABILITY_FOR = {
+    "sampling/createMessage": "sampling",
+    "elicitation/create": "elicitation",
+    "roots/list": "roots",
+}
 
 
 class Session:
@@ -97,7 +101,9 @@ class Session:
             message = jsonrpc.validate(message)
         except GatewayError as exc:
             request_id = message.get("id") if isinstance(message, dict) else None
-            valid_id = request_id if isinstance(request_id, int | str) and not isinstance(request_id, bool) else None
+            valid_id = (
+                request_id if isinstance(request_id, int | str) and not isinstance(request_id, bool) else None
+            )
             return jsonrpc.error(valid_id, exc.to_jsonrpc())
         if "method" not in message:
             self._resolve_ask(message)
@@ -142,7 +148,9 @@ class Session:
                 self._cancelled.add(request_id)  # type: ignore[arg-type]
                 task.cancel()
 
-    async def _dispatch(self, request_id: RequestId, method: str, params: dict[str, Any], related: Outbound) -> Any:
+    async def _dispatch(
+        self, request_id: RequestId, method: str, params: dict[str, Any], related: Outbound
+    ) -> Any:
         gateway = self.gateway
         await gateway.wait_ready(STARTUP_WAIT)
         if method in ROUTED:
@@ -198,7 +206,9 @@ class Session:
             raise GatewayError(Reason.INVALID_PARAMS, f"Invalid params: unknown log level {level!r}")
         self.log_level = LOG_LEVELS.index(level)
         # Backends are shared: ask them for the most verbose level any session wants; filter per session.
-        wanted = min((s.log_level for s in self.gateway.sessions if s.log_level is not None), default=self.log_level)
+        wanted = min(
+            (s.log_level for s in self.gateway.sessions if s.log_level is not None), default=self.log_level
+        )
         async with anyio.create_task_group() as tasks:
             for backend in self.gateway.backends.values():
                 if backend.state == State.UP and "logging" in backend.capabilities:

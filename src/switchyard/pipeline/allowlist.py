@@ -72,5 +72,7 @@ class Allowlist:
             tool = target.original_name if target.kind == "tool" else None
             verdict = self.check(target.server, tool, target.public_name if tool else None)
             if not verdict.allowed:
-                raise GatewayError.unknown(target.kind, target.public_name, audit_reason=f"not_allowed ({verdict.rule})")
+                raise GatewayError.unknown(
+                    target.kind, target.public_name, audit_reason=f"not_allowed ({verdict.rule})"
+                )
         return await call_next(call)

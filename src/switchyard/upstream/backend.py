@@ -38,7 +38,12 @@ _LISTS = (
     ("resources", "resources/list", "resources"),
     ("resourceTemplates", "resources/templates/list", "resourceTemplates"),
 )
-_CAPABILITY_OF_KIND = {"tools": "tools", "prompts": "prompts", "resources": "resources", "resourceTemplates": "resources"}
+_CAPABILITY_OF_KIND = {
+    "tools": "tools",
+    "prompts": "prompts",
+    "resources": "resources",
+    "resourceTemplates": "resources",
+}
 _KIND_OF_LIST_CHANGED = {
     "notifications/tools/list_changed": ("tools",),
     "notifications/prompts/list_changed": ("prompts",),
@@ -46,7 +51,7 @@ _KIND_OF_LIST_CHANGED = {
 }
 
 
-class State(str, enum.Enum):
+class State(enum.StrEnum):
     STARTING = "starting"
     UP = "up"
     DOWN = "down"
@@ -109,7 +114,8 @@ class Backend:
                 failures = 1 if stayed_up else failures + 1
                 self._mark_down()
                 delay = min(
-                    self._restart.initial_delay * self._restart.multiplier ** (failures - 1), self._restart.max_delay
+                    self._restart.initial_delay * self._restart.multiplier ** (failures - 1),
+                    self._restart.max_delay,
                 )
                 self.next_attempt_at = time.time() + delay
                 log.warning("down (%s); restarting in %.1f s", self.last_error, delay)
@@ -158,14 +164,23 @@ class Backend:
         self.state = State.DOWN
         self.up_since = None
         self.first_attempt_done.set()
-        if self.listing.tools or self.listing.prompts or self.listing.resources or self.listing.resource_templates:
+        if (
+            self.listing.tools
+            or self.listing.prompts
+            or self.listing.resources
+            or self.listing.resource_templates
+        ):
             self.listing = Listing()
             self._on_listing(self)
 
     async def _initialize(self, connection: Connection) -> None:
         result = await connection.request(
             "initialize",
-            {"protocolVersion": LATEST_LEGACY, "capabilities": CLIENT_CAPABILITIES, "clientInfo": GATEWAY_INFO},
+            {
+                "protocolVersion": LATEST_LEGACY,
+                "capabilities": CLIENT_CAPABILITIES,
+                "clientInfo": GATEWAY_INFO,
+            },
             timeout=self._start_timeout,
         )
         self.protocol_version = result.get("protocolVersion")

@@ -42,7 +42,9 @@ class MessageStream(Protocol):
 
 
 class StdioStream:
-    def __init__(self, name: str, proc: asyncio.subprocess.Process, stderr_tail: collections.deque[str]) -> None:
+    def __init__(
+        self, name: str, proc: asyncio.subprocess.Process, stderr_tail: collections.deque[str]
+    ) -> None:
         self._name = name
         self._proc = proc
         self._stderr_tail = stderr_tail
