@@ -164,7 +164,7 @@ class Gateway:
             session.notify(message)
 
     async def _backend_request(self, backend: Backend, message: Message, owners: list[Any]) -> dict[str, Any]:
-        """A backend asks the client something (sampling, elicitation, roots): find the one client it is for."""
+        """A backend asks its client something (sampling, elicitation, roots): find which client."""
         sessions = {owner[0] for owner in owners}
         if len(sessions) != 1:
             raise GatewayError(

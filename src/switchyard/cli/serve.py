@@ -8,7 +8,15 @@ from pathlib import Path
 import anyio
 import typer
 
-from switchyard.cli.loading import CONFIG_OPTION, REGISTRY_OPTION, err, fail, merged_config, open_store, read_config
+from switchyard.cli.loading import (
+    CONFIG_OPTION,
+    REGISTRY_OPTION,
+    err,
+    fail,
+    merged_config,
+    open_store,
+    read_config,
+)
 from switchyard.config import Config
 from switchyard.front.http import serve_http
 from switchyard.front.stdio import serve_stdio
