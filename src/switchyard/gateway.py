@@ -156,9 +156,8 @@ class Gateway:
         method = message["method"]
         if method == "notifications/resources/updated":
             uri = (message.get("params") or {}).get("uri")
-            for session in list(self.sessions):
-                if uri in session.subscriptions:
-                    session.notify(message)
+            for session in list(self.router.subscribers.get(uri, ())):
+                session.notify(message)
             return
         for session in list(self.sessions):
             session.notify(message)

@@ -41,6 +41,8 @@ class Router:
         self._catalogue = catalogue
         self._backends = backends
         self._page_size = page_size
+        # Backend sessions are shared: a URI stays subscribed upstream while any client wants it.
+        self.subscribers: dict[str, set[Any]] = {}
 
     def target(self, method: str, params: dict[str, Any]) -> Target:
         """What a routed request is for; `server` is None when nothing of that name exists."""
@@ -72,6 +74,8 @@ class Router:
         target = call.target
         if target.server is None:
             raise GatewayError.unknown(target.kind, target.public_name)
+        if call.method in ("resources/subscribe", "resources/unsubscribe") and not self._needs_upstream(call):
+            return {}
         params = call.params
         if target.public_name != target.original_name:
             if call.method == "completion/complete":
@@ -84,6 +88,28 @@ class Router:
             owner=call.attributes.get("owner"),
             on_progress=call.attributes.get("on_progress"),
         )
+
+    def _needs_upstream(self, call: Call) -> bool:
+        """Record the (un)subscription; True when the backend must hear of it (first in, last out)."""
+        subscriber = (call.attributes.get("owner") or (None,))[0]
+        uri = call.target.public_name
+        if call.method == "resources/subscribe":
+            others = self.subscribers.setdefault(uri, set())
+            first = not others
+            others.add(subscriber)
+            return first
+        remaining = self.subscribers.get(uri, set())
+        remaining.discard(subscriber)
+        if remaining:
+            return False
+        self.subscribers.pop(uri, None)
+        return True
+
+    def forget_subscriber(self, subscriber: Any) -> None:
+        for uri in [u for u, who in self.subscribers.items() if subscriber in who]:
+            self.subscribers[uri].discard(subscriber)
+            if not self.subscribers[uri]:
+                del self.subscribers[uri]
 
     def list_page(self, method: str, params: dict[str, Any] | None, visible: Visible) -> dict[str, Any]:
         attribute, key = LISTS[method]

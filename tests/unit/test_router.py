@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from switchyard.catalogue import Catalogue, Listing, NamingPolicy
 from switchyard.errors import GatewayError
+from switchyard.pipeline import Call, Client
 from switchyard.router import Router
 
 
@@ -71,3 +74,35 @@ def test_a_catalogue_change_bumps_the_version_and_names_the_kinds() -> None:
         "notes", Listing(prompts=[{"name": "other"}], resources=[{"uri": "note://1", "name": "n"}])
     )
     assert catalogue.version == version + 1 and seen == [{"prompts"}]
+
+
+class _RecordingBackend:
+    """Stands in for a backend connection: records what reaches it."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def request(self, method: str, params: Any, **_: Any) -> dict[str, Any]:
+        self.seen.append(method)
+        return {}
+
+
+async def test_a_shared_subscription_is_made_once_and_dropped_by_the_last_client() -> None:
+    backend = _RecordingBackend()
+    router = Router(_catalogue(), {"notes": backend}, page_size=0)  # type: ignore[dict-item]
+    alice, bob = object(), object()
+
+    async def send(method: str, who: object) -> None:
+        params = {"uri": "note://1"}
+        target = router.target(method, params)
+        await router.forward(Call(method, params, Client("t", "t"), 1, target, {"owner": (who, None)}))
+
+    await send("resources/subscribe", alice)
+    await send("resources/subscribe", bob)
+    assert backend.seen == ["resources/subscribe"]
+    await send("resources/unsubscribe", alice)
+    assert backend.seen == ["resources/subscribe"]
+    assert router.subscribers["note://1"] == {bob}
+    await send("resources/unsubscribe", bob)
+    assert backend.seen == ["resources/subscribe", "resources/unsubscribe"]
+    assert "note://1" not in router.subscribers

@@ -48,7 +48,6 @@ class Session:
         self.client_info: dict[str, Any] = {}
         self.initialized = False
         self.log_level: int | None = None
-        self.subscriptions: set[str] = set()
         self._inflight: dict[RequestId, asyncio.Task[Any]] = {}
         self._cancelled: set[RequestId] = set()
         self._asks: dict[str, asyncio.Future[Message]] = {}
@@ -57,6 +56,7 @@ class Session:
 
     def close(self) -> None:
         self.gateway.sessions.discard(self)
+        self.gateway.router.forget_subscriber(self)
         for task in self._inflight.values():
             task.cancel()
         for future in self._asks.values():
@@ -162,12 +162,7 @@ class Session:
                 gateway.router.target(method, params),
                 {"owner": (self, related), "on_progress": related},
             )
-            result = await gateway.handle_call(call)
-            if method == "resources/subscribe":
-                self.subscriptions.add(params["uri"])
-            elif method == "resources/unsubscribe":
-                self.subscriptions.discard(params["uri"])
-            return result
+            return await gateway.handle_call(call)
         if method in LISTS:
             return gateway.router.list_page(method, params, gateway.visible)
         if method == "ping":
