@@ -89,6 +89,8 @@ class Gateway:
                 yield self
             finally:
                 tasks.cancel_scope.cancel()
+        with anyio.CancelScope(shield=True):
+            await self.audit.flush()  # whatever the writer had not written yet
 
     async def wait_ready(self, timeout: float) -> None:
         """Wait (bounded) until every backend has made its first attempt to start."""
