@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx2
 import orjson
 import pytest
@@ -161,3 +162,24 @@ async def test_health_endpoints(url: str) -> None:
             and ready["backends"][0]["name"] == "srv"
             and ready["backends"][0]["tools"] > 0
         )
+
+
+async def test_oversized_bodies_are_refused_and_idle_sessions_expire() -> None:
+    config = make_config({"srv": stdio_server(faulty_argv())})
+    async with running_gateway(config) as gateway, http_front(gateway, idle_timeout=0.5) as url:
+        async with httpx2.AsyncClient() as http:
+            session = await _open_session(http, url)
+            headers = {**ACCEPT, "Mcp-Session-Id": session}
+            arguments = {"text": "x" * 5_000_000}
+            huge = {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "srv__echo", "arguments": arguments},
+            }
+            assert (await http.post(url, json=huge, headers=headers)).status_code == 413
+            ping = {"jsonrpc": "2.0", "id": 3, "method": "ping"}
+            assert (await http.post(url, json=ping, headers=headers)).status_code == 200
+            await anyio.sleep(1.5)
+            assert (await http.post(url, json=ping, headers=headers)).status_code == 404
+            assert gateway.sessions == set()

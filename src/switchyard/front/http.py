@@ -12,14 +12,21 @@ import asyncio
 import collections
 import contextlib
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import anyio
 import anyio.abc
 import uvicorn
-from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from mcp.server.transport_security import (
+    DEFAULT_MAX_REQUEST_BODY_SIZE,
+    RequestBodyLimitMiddleware,
+    TransportSecurityMiddleware,
+    TransportSecuritySettings,
+)
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -35,6 +42,7 @@ from switchyard.protocol.versions import SUPPORTED_VERSIONS
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
 UNSOLICITED_BUFFER = 1000
+SESSION_IDLE_TIMEOUT = 30 * 60.0  # a session nobody used for this long is closed (clients often never DELETE)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 _SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 _DONE = object()
@@ -49,6 +57,11 @@ class HttpSession:
         self.wakeup = asyncio.Event()
         self.session = Session(gateway, Client("anonymous", "http", session_id), self._push)
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.streams = 0  # open GET streams
+        self.last_used = time.monotonic()
+
+    def idle_for(self) -> float:
+        return 0.0 if self.tasks or self.streams else time.monotonic() - self.last_used
 
     def _push(self, message: Message) -> None:
         self.unsolicited.append(message)
@@ -161,15 +174,20 @@ class McpEndpoint:
             return found
 
         async def events() -> AsyncIterator[bytes]:
-            yield b": stream open\n\n"
-            while found.id in self.sessions:
-                while found.unsolicited:
-                    yield _sse(found.unsolicited.popleft())
-                found.wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(found.wakeup.wait(), 15)
-                if not found.unsolicited:
-                    yield b": keep-alive\n\n"
+            found.streams += 1
+            try:
+                yield b": stream open\n\n"
+                while found.id in self.sessions:
+                    while found.unsolicited:
+                        yield _sse(found.unsolicited.popleft())
+                    found.wakeup.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(found.wakeup.wait(), 15)
+                    if not found.unsolicited:
+                        yield b": keep-alive\n\n"
+            finally:
+                found.streams -= 1
+                found.last_used = time.monotonic()
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
@@ -180,6 +198,11 @@ class McpEndpoint:
         del self.sessions[found.id]
         found.close()
         return Response(status_code=200)
+
+    def expire_idle(self, idle_timeout: float) -> None:
+        for session in [s for s in self.sessions.values() if s.idle_for() > idle_timeout]:
+            del self.sessions[session.id]
+            session.close()
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -228,6 +251,7 @@ def create_app(
         return JSONResponse(readiness, status_code=200 if readiness["status"] != "down" else 503)
 
     app = Starlette(
+        middleware=[Middleware(RequestBodyLimitMiddleware, max_body_size=DEFAULT_MAX_REQUEST_BODY_SIZE)],
         routes=[
             Route("/mcp", endpoint.handle, methods=["GET", "POST", "DELETE"]),
             Route("/healthz", healthz, methods=["GET"]),
@@ -252,6 +276,7 @@ async def serve_http(
     port: int,
     *,
     task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
+    idle_timeout: float = SESSION_IDLE_TIMEOUT,
     **security: Any,
 ) -> None:
     """Serve until cancelled; reports the bound port (useful with port 0) through `task_status`."""
@@ -267,7 +292,10 @@ async def serve_http(
                 raise OSError(f"could not listen on {host}:{port}")
             await anyio.sleep(0.01)
         task_status.started(server.servers[0].sockets[0].getsockname()[1])
-        await asyncio.shield(serving)
+        while not serving.done():
+            app.state.mcp.expire_idle(idle_timeout)
+            await asyncio.wait([serving], timeout=min(60.0, idle_timeout / 2))
+        serving.result()
     finally:
         server.should_exit = True
         app.state.mcp.close()

@@ -121,7 +121,7 @@ class Connection:
         except asyncio.CancelledError:
             self.cancel_soon(request_id, "cancelled by the client")
             raise
-        except (ConnectionError, OSError) as exc:
+        except (ConnectionError, OSError, anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
             raise GatewayError(
                 Reason.BACKEND_UNAVAILABLE, f"Backend '{self.name}' is not reachable: {exc}", server=self.name
             ) from None
@@ -165,7 +165,7 @@ class Connection:
             message = await self._outbox.get()
             try:
                 await self._stream.send(message)
-            except (ConnectionError, OSError):
+            except (ConnectionError, OSError, anyio.ClosedResourceError, anyio.BrokenResourceError):
                 return
 
     def _dispatch(self, message: Message) -> None:
