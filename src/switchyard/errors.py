@@ -36,6 +36,8 @@ class Reason(StrEnum):
     CANCELLED = "cancelled"
     UNSUPPORTED_VERSION = "unsupported_protocol_version"
     INTERNAL = "internal_error"
+    HEADER_MISMATCH = "header_mismatch"
+    MISSING_CAPABILITY = "missing_client_capability"
 
     @property
     def code(self) -> int:
@@ -61,6 +63,19 @@ _CODES: dict[Reason, int] = {
     Reason.TIMEOUT: -31003,
     Reason.CANCELLED: -31004,
     Reason.INTERNAL: INTERNAL_ERROR,
+    # The spec's own codes (2026-07-28), never invented here.
+    Reason.HEADER_MISMATCH: -32020,
+    Reason.MISSING_CAPABILITY: -32021,
+}
+
+_PROTOCOL_REASONS = {
+    PARSE_ERROR: Reason.PARSE_ERROR,
+    INVALID_REQUEST: Reason.INVALID_REQUEST,
+    INVALID_PARAMS: Reason.INVALID_PARAMS,
+    METHOD_NOT_FOUND: Reason.METHOD_NOT_FOUND,
+    -32020: Reason.HEADER_MISMATCH,
+    -32021: Reason.MISSING_CAPABILITY,
+    -32022: Reason.UNSUPPORTED_VERSION,
 }
 
 
@@ -70,10 +85,20 @@ class GatewayError(Exception):
     def __init__(self, reason: Reason, message: str, *, audit_reason: str | None = None, **data: Any) -> None:
         super().__init__(message)
         self.reason = reason
+        self.code = reason.code
         self.message = message
         self.data = {k: v for k, v in data.items() if v is not None}
         # What the audit log records, when it must say more than the client may learn.
         self.audit_reason = audit_reason or reason.value
+
+    @classmethod
+    def protocol(cls, code: int, message: str, data: Any = None) -> GatewayError:
+        """An error whose code the spec itself fixes (e.g. -32020 header mismatch, -32022 version)."""
+        error = cls(_PROTOCOL_REASONS.get(code, Reason.INVALID_REQUEST), message)
+        error.code = code
+        if isinstance(data, dict):
+            error.data.update(data)
+        return error
 
     @classmethod
     def unknown(cls, kind: str, name: str, *, audit_reason: str | None = None) -> GatewayError:
@@ -84,7 +109,7 @@ class GatewayError(Exception):
 
     def to_jsonrpc(self) -> dict[str, Any]:
         return {
-            "code": self.reason.code,
+            "code": self.code,
             "message": self.message,
             "data": {"reason": self.reason.value, **self.data},
         }

@@ -107,8 +107,12 @@ class Gateway:
         tool = entry.original_name if entry.kind == "tools" else None
         return self.allowlist.visible(entry.server, tool, entry.public_name if tool else None)
 
-    def capabilities(self) -> dict[str, Any]:
-        """Advertise only what some backend really offers."""
+    def capabilities(self, *, modern: bool = False) -> dict[str, Any]:
+        """Advertise only what some backend really offers.
+
+        A modern (2026-07-28) client learns of changes only through `subscriptions/listen`; until the gateway
+        serves it, `listChanged` and `subscribe` are not advertised to such clients.
+        """
         caps: dict[str, Any] = {}
         backend_caps = [b.capabilities for b in self.backends.values() if b.state == State.UP]
         if any("tools" in c for c in backend_caps):
@@ -122,13 +126,15 @@ class Gateway:
             caps["completions"] = {}
         if any("logging" in c for c in backend_caps):
             caps["logging"] = {}
+        if modern:
+            for kind in ("tools", "prompts", "resources"):
+                if kind in caps:
+                    caps[kind] = {}
         return caps
 
     def instructions(self) -> str | None:
         parts = [
-            f"## {b.name}\n{b.instructions}"
-            for b in self.backends.values()
-            if b.state == State.UP and b.instructions
+            f"## {b.name}\n{b.instructions}" for b in self.backends.values() if b.state == State.UP and b.instructions
         ]
         return "\n\n".join(parts) or None
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -52,12 +52,8 @@ async def _gateway_for(server: dict[str, object]) -> AsyncIterator[Client]:
             yield client
 
 
-@pytest.mark.parametrize(
-    ("transport", "path", "kind"), [("streamableHttp", "/mcp", "http"), ("sse", "/sse", "sse")]
-)
-async def test_a_remote_backend_behind_the_gateway(
-    transport: str, path: str, kind: str, node_fixtures: Path
-) -> None:
+@pytest.mark.parametrize(("transport", "path", "kind"), [("streamableHttp", "/mcp", "http"), ("sse", "/sse", "sse")])
+async def test_a_remote_backend_behind_the_gateway(transport: str, path: str, kind: str, node_fixtures: Path) -> None:
     with _everything_over(transport) as port:
         server = {"type": kind, "url": f"http://127.0.0.1:{port}{path}", "headers": {"X-Test": "yes"}}
         async with _gateway_for(server) as client:

@@ -13,7 +13,7 @@ import collections
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import anyio
@@ -35,9 +35,9 @@ from switchyard.errors import GatewayError, Reason
 from switchyard.front.session import Session
 from switchyard.gateway import Gateway
 from switchyard.pipeline import Client
-from switchyard.protocol import jsonrpc
+from switchyard.protocol import jsonrpc, modern
 from switchyard.protocol.jsonrpc import Message
-from switchyard.protocol.versions import SUPPORTED_VERSIONS
+from switchyard.protocol.versions import LEGACY_VERSIONS, MODERN_VERSIONS
 
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
@@ -74,9 +74,7 @@ class HttpSession:
         self.wakeup.set()
 
 
-def loopback_security(
-    host: str, extra_hosts: Iterable[str], extra_origins: Iterable[str]
-) -> TransportSecuritySettings:
+def loopback_security(host: str, extra_hosts: Iterable[str], extra_origins: Iterable[str]) -> TransportSecuritySettings:
     """DNS-rebinding protection: on for loopback binds, where a browser page is the threat."""
     if host not in LOOPBACK_HOSTS:
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
@@ -98,13 +96,10 @@ class McpEndpoint:
         refusal = await self.security.validate_request(request, is_post=request.method == "POST")
         if refusal is not None:
             return refusal
-        version = request.headers.get(VERSION_HEADER)
-        if version is not None and version not in SUPPORTED_VERSIONS:
-            return _error_response(
-                400, Reason.UNSUPPORTED_VERSION, f"Unsupported protocol version: {version}"
-            )
         if request.method == "POST":
             return await self.post(request)
+        if request.headers.get(VERSION_HEADER) in MODERN_VERSIONS:
+            return _error_response(405, Reason.METHOD_NOT_FOUND, f"{request.method} is not part of 2026-07-28")
         if request.method == "GET":
             return self.get(request)
         return self.delete(request)
@@ -115,9 +110,7 @@ class McpEndpoint:
             return _error_response(400, Reason.INVALID_REQUEST, "Bad Request: missing Mcp-Session-Id header")
         session = self.sessions.get(session_id)
         if session is None:
-            return _error_response(
-                404, Reason.INVALID_REQUEST, "Session not found (it ended or never existed)"
-            )
+            return _error_response(404, Reason.INVALID_REQUEST, "Session not found (it ended or never existed)")
         return session
 
     async def post(self, request: Request) -> Response:
@@ -128,6 +121,11 @@ class McpEndpoint:
             message = jsonrpc.validate(jsonrpc.decode(await request.body()))
         except GatewayError as exc:
             return JSONResponse(jsonrpc.error(None, exc.to_jsonrpc()), status_code=400)
+        if modern.is_modern(message):
+            return await self._stateless(request, message, accept)
+        version = request.headers.get(VERSION_HEADER)
+        if version is not None and version not in LEGACY_VERSIONS:
+            return _error_response(400, Reason.UNSUPPORTED_VERSION, f"Unsupported protocol version: {version}")
 
         if message.get("method") == "initialize" and "id" in message:
             http_session = HttpSession(self.gateway, secrets.token_urlsafe(32))
@@ -144,25 +142,68 @@ class McpEndpoint:
         if "id" not in message or "method" not in message:
             await found.session.handle(message)
             return Response(status_code=202)
-        streaming = "text/event-stream" in accept
-        return await self._respond(found, message, streaming)
+        return await self._respond(
+            found.session,
+            message,
+            streaming="text/event-stream" in accept,
+            tasks=found.tasks,
+            fallback=found._push,
+        )
 
-    async def _respond(self, http_session: HttpSession, message: Message, streaming: bool) -> Response:
+    async def _stateless(self, request: Request, message: Message, accept: str) -> Response:
+        """A 2026-07-28 request: no session; its envelope and headers say everything."""
+        if "id" not in message or "method" not in message:
+            return Response(status_code=202)  # the era defines no client notifications over HTTP
+        session = Session(self.gateway, Client("anonymous", "http"), lambda _: None, stateless=True)
+        return await self._respond(
+            session,
+            message,
+            streaming="text/event-stream" in accept,
+            headers=request.headers,
+            status=modern.http_status,
+            on_finish=session.close,  # in this era, closing the response stream cancels the request
+        )
+
+    async def _respond(
+        self,
+        session: Session,
+        message: Message,
+        *,
+        streaming: bool,
+        tasks: set[asyncio.Task[Any]] | None = None,
+        fallback: Callable[[Message], None] | None = None,
+        headers: Any = None,
+        status: Callable[[Message], int] = lambda _: 200,
+        on_finish: Callable[[], None] | None = None,
+    ) -> Response:
+        """Answer a request as JSON, or as an SSE stream once something related must go first.
+
+        Related messages go on the stream when the client accepts one, else to `fallback` (the session's GET
+        stream), else nowhere.
+        """
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        related = queue.put_nowait if streaming else http_session._push
-        task = asyncio.ensure_future(http_session.session.handle(message, related))
-        http_session.tasks.add(task)
-        task.add_done_callback(lambda t: (http_session.tasks.discard(t), queue.put_nowait(_DONE)))
+        related = queue.put_nowait if streaming else (fallback or (lambda _: None))
+        task = asyncio.ensure_future(session.handle(message, related, headers))
+        running = tasks if tasks is not None else set()
+        running.add(task)
+        task.add_done_callback(lambda t: (running.discard(t), queue.put_nowait(_DONE)))
         first = await queue.get()
         if first is _DONE:
-            return _json(_final(task, message))
+            if on_finish is not None:
+                on_finish()
+            final = _final(task, message)
+            return _json(final, status=status(final["error"]) if "error" in final else 200)
 
         async def events() -> AsyncIterator[bytes]:
-            item = first
-            while item is not _DONE:
-                yield _sse(item)
-                item = await queue.get()
-            yield _sse(_final(task, message))
+            try:
+                item = first
+                while item is not _DONE:
+                    yield _sse(item)
+                    item = await queue.get()
+                yield _sse(_final(task, message))
+            finally:
+                if on_finish is not None:
+                    on_finish()
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
@@ -215,9 +256,7 @@ def _final(task: asyncio.Task[Message | None], message: Message) -> Message:
         return jsonrpc.error(message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc())
     exc = task.exception()
     if exc is not None:
-        return jsonrpc.error(
-            message["id"], GatewayError(Reason.INTERNAL, f"Internal error: {exc}").to_jsonrpc()
-        )
+        return jsonrpc.error(message["id"], GatewayError(Reason.INTERNAL, f"Internal error: {exc}").to_jsonrpc())
     return task.result() or jsonrpc.error(
         message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc()
     )
@@ -227,10 +266,10 @@ def _sse(message: Message) -> bytes:
     return b"event: message\ndata: " + jsonrpc.encode(message) + b"\n\n"
 
 
-def _json(message: Message | None, headers: dict[str, str] | None = None) -> Response:
+def _json(message: Message | None, headers: dict[str, str] | None = None, status: int = 200) -> Response:
     if message is None:
         return Response(status_code=202, headers=headers)
-    return Response(jsonrpc.encode(message), media_type="application/json", headers=headers)
+    return Response(jsonrpc.encode(message), status_code=status, media_type="application/json", headers=headers)
 
 
 def _error_response(status: int, reason: Reason, text: str) -> Response:
@@ -281,9 +320,7 @@ async def serve_http(
 ) -> None:
     """Serve until cancelled; reports the bound port (useful with port 0) through `task_status`."""
     app = create_app(gateway, host=host, **security)
-    server = _Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
-    )
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False))
     serving = asyncio.ensure_future(server.serve())
     try:
         while not server.started:

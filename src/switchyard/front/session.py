@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -18,9 +18,10 @@ import anyio
 from switchyard.errors import BackendError, GatewayError, Reason
 from switchyard.gateway import Gateway
 from switchyard.pipeline import Call, Client
-from switchyard.protocol import jsonrpc
+from switchyard.protocol import jsonrpc, modern
 from switchyard.protocol.jsonrpc import Message, RequestId
-from switchyard.protocol.versions import MODERN_VERSIONS, SUPPORTED_VERSIONS, negotiate_legacy
+from switchyard.protocol.modern import Envelope
+from switchyard.protocol.versions import MODERN_VERSIONS, negotiate_legacy
 from switchyard.router import LISTS, ROUTED
 from switchyard.upstream.backend import GATEWAY_INFO, State
 
@@ -39,7 +40,7 @@ _CAPABILITY_FOR = {
 
 
 class Session:
-    def __init__(self, gateway: Gateway, client: Client, outbound: Outbound) -> None:
+    def __init__(self, gateway: Gateway, client: Client, outbound: Outbound, *, stateless: bool = False) -> None:
         self.gateway = gateway
         self.client = client
         self.outbound = outbound
@@ -52,7 +53,10 @@ class Session:
         self._cancelled: set[RequestId] = set()
         self._asks: dict[str, asyncio.Future[Message]] = {}
         self._ask_ids = itertools.count(1)
-        gateway.sessions.add(self)
+        # A stateless session serves modern requests, which carry their own context and get no unsolicited
+        # messages: it is not announced to the gateway.
+        if not stateless:
+            gateway.sessions.add(self)
 
     def close(self) -> None:
         self.gateway.sessions.discard(self)
@@ -95,15 +99,18 @@ class Session:
 
     # -- from the client -----------------------------------------------------------------------------------
 
-    async def handle(self, message: Any, related: Outbound | None = None) -> Message | None:
-        """Handle one message from the client; return the response to a request, None otherwise."""
+    async def handle(
+        self, message: Any, related: Outbound | None = None, headers: Mapping[str, str] | None = None
+    ) -> Message | None:
+        """Handle one message from the client; return the response to a request, None otherwise.
+
+        `headers` are the HTTP request's (lower-case names), which a modern request's must agree with.
+        """
         try:
             message = jsonrpc.validate(message)
         except GatewayError as exc:
             request_id = message.get("id") if isinstance(message, dict) else None
-            valid_id = (
-                request_id if isinstance(request_id, int | str) and not isinstance(request_id, bool) else None
-            )
+            valid_id = request_id if isinstance(request_id, int | str) and not isinstance(request_id, bool) else None
             return jsonrpc.error(valid_id, exc.to_jsonrpc())
         if "method" not in message:
             self._resolve_ask(message)
@@ -112,18 +119,27 @@ class Session:
             self._handle_notification(message["method"], message.get("params") or {})
             return None
         request_id = message["id"]
+        method = message["method"]
+        params = message.get("params") or {}
+        envelope: Envelope | None = None
         task = asyncio.current_task()
         if task is not None:
             self._inflight[request_id] = task
         try:
-            result = await self._dispatch(
-                request_id, message["method"], message.get("params") or {}, related or self.outbound
-            )
+            if modern.is_modern(message):
+                envelope = modern.open_envelope(message, headers)
+                params = modern.strip_envelope(params)
+                if method in modern.REMOVED_METHODS:
+                    raise GatewayError(Reason.METHOD_NOT_FOUND, f"Method not found: {method} (removed in 2026-07-28)")
+            result = await self._dispatch(request_id, method, params, related or self.outbound, envelope)
+            if envelope is not None:
+                result = modern.complete_result(method, result, GATEWAY_INFO)
             return jsonrpc.result(request_id, result)
         except GatewayError as exc:
             return jsonrpc.error(request_id, exc.to_jsonrpc())
         except BackendError as exc:
-            return jsonrpc.error(request_id, exc.error)
+            error = modern.legacy_not_found_to_modern(exc.error) if envelope is not None else exc.error
+            return jsonrpc.error(request_id, error)
         except asyncio.CancelledError:
             if request_id not in self._cancelled or task is None:
                 raise
@@ -149,7 +165,12 @@ class Session:
                 task.cancel()
 
     async def _dispatch(
-        self, request_id: RequestId, method: str, params: dict[str, Any], related: Outbound
+        self,
+        request_id: RequestId,
+        method: str,
+        params: dict[str, Any],
+        related: Outbound,
+        envelope: Envelope | None = None,
     ) -> Any:
         gateway = self.gateway
         await gateway.wait_ready(STARTUP_WAIT)
@@ -172,12 +193,18 @@ class Session:
         if method == "logging/setLevel":
             return await self._set_log_level(params)
         if method == "server/discover":
-            return {
-                "supportedVersions": list(SUPPORTED_VERSIONS),
-                "capabilities": gateway.capabilities(),
-                "serverInfo": GATEWAY_INFO,
-            }
+            return self._discover()
         raise GatewayError(Reason.METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    def _discover(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "supportedVersions": list(MODERN_VERSIONS),
+            "capabilities": self.gateway.capabilities(modern=True),
+        }
+        instructions = self.gateway.instructions()
+        if instructions:
+            result["instructions"] = instructions
+        return result
 
     async def _initialize(self, params: dict[str, Any]) -> dict[str, Any]:
         self.protocol_version = negotiate_legacy(params.get("protocolVersion"))
@@ -201,9 +228,7 @@ class Session:
             raise GatewayError(Reason.INVALID_PARAMS, f"Invalid params: unknown log level {level!r}")
         self.log_level = LOG_LEVELS.index(level)
         # Backends are shared: ask them for the most verbose level any session wants; filter per session.
-        wanted = min(
-            (s.log_level for s in self.gateway.sessions if s.log_level is not None), default=self.log_level
-        )
+        wanted = min((s.log_level for s in self.gateway.sessions if s.log_level is not None), default=self.log_level)
         async with anyio.create_task_group() as tasks:
             for backend in self.gateway.backends.values():
                 if backend.state == State.UP and "logging" in backend.capabilities:
@@ -216,8 +241,3 @@ async def _set_backend_level(backend: Any, level: str) -> None:
         await backend.request("logging/setLevel", {"level": level})
     except (GatewayError, BackendError) as exc:
         log.info("backend '%s' refused logging/setLevel: %s", backend.name, exc)
-
-
-def is_modern(message: Message) -> bool:
-    meta = (message.get("params") or {}).get("_meta")
-    return isinstance(meta, dict) and meta.get("io.modelcontextprotocol/protocolVersion") in MODERN_VERSIONS

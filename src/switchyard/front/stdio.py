@@ -56,9 +56,7 @@ async def _open_pipes(stdin: BinaryIO, stdout: BinaryIO) -> tuple[asyncio.Stream
     return reader, transport
 
 
-async def serve_stdio(
-    gateway: Gateway, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
-) -> None:
+async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
     reader, writer = await _open_pipes(stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
 
     def send(message: dict[str, Any]) -> None:

@@ -69,15 +69,11 @@ def validate(message: Any) -> Message:
     if "method" in message:
         if not isinstance(message["method"], str):
             raise GatewayError(Reason.INVALID_REQUEST, 'Invalid request: "method" must be a string')
-        if "id" in message and (
-            message["id"] is None or isinstance(message["id"], bool | float | dict | list)
-        ):
+        if "id" in message and (message["id"] is None or isinstance(message["id"], bool | float | dict | list)):
             raise GatewayError(Reason.INVALID_REQUEST, 'Invalid request: "id" must be a string or integer')
         params = message.get("params")
         if params is not None and not isinstance(params, dict):
             raise GatewayError(Reason.INVALID_PARAMS, 'Invalid params: "params" must be an object')
     elif not is_response(message):
-        raise GatewayError(
-            Reason.INVALID_REQUEST, "Invalid request: neither a request, notification nor response"
-        )
+        raise GatewayError(Reason.INVALID_REQUEST, "Invalid request: neither a request, notification nor response")
     return message

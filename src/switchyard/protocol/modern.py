@@ -1,0 +1,91 @@
+"""The 2026-07-28 era at the front: per-request envelopes instead of a handshake.
+
+A modern request carries its protocol version, client capabilities and info in `params._meta`; the SDK's
+inbound ladder validates that envelope (and, over HTTP, the mirrored `Mcp-*` headers). The gateway strips the
+envelope before the request enters the era-neutral core and completes results on the way out (`resultType`,
+cache hints, its own `serverInfo`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS, InboundLadderRejection, classify_inbound_request
+from mcp_types import (
+    LOG_LEVEL_META_KEY,
+    PROTOCOL_VERSION_META_KEY,
+    SERVER_INFO_META_KEY,
+)
+from mcp_types.methods import CACHEABLE_METHODS
+
+from switchyard.errors import GatewayError
+from switchyard.protocol.versions import MODERN_VERSIONS
+
+ENVELOPE_PREFIX = "io.modelcontextprotocol/"
+# Methods a modern client may not use: the handshake era's session machinery.
+REMOVED_METHODS = frozenset({"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a modern request says about its client, for this request only."""
+
+    protocol_version: str
+    client_capabilities: dict[str, Any]
+    client_info: dict[str, Any]
+    log_level: str | None
+
+
+def is_modern(message: Mapping[str, Any]) -> bool:
+    params = message.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return isinstance(meta, dict) and PROTOCOL_VERSION_META_KEY in meta
+
+
+def open_envelope(message: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Envelope:
+    """Validate a modern request's envelope (and its HTTP headers, when given)."""
+    route = classify_inbound_request(message, headers=headers, supported_modern_versions=MODERN_VERSIONS)
+    if isinstance(route, InboundLadderRejection):
+        raise GatewayError.protocol(route.code, route.message, route.data)
+    meta = message["params"]["_meta"]
+    capabilities = route.client_capabilities if isinstance(route.client_capabilities, dict) else {}
+    info = route.client_info if isinstance(route.client_info, dict) else {}
+    level = meta.get(LOG_LEVEL_META_KEY)
+    return Envelope(route.protocol_version, capabilities, info, level if isinstance(level, str) else None)
+
+
+def strip_envelope(params: dict[str, Any]) -> dict[str, Any]:
+    """The params without the era's envelope keys (progress tokens and trace context stay)."""
+    meta = params.get("_meta")
+    if not isinstance(meta, dict) or not any(key.startswith(ENVELOPE_PREFIX) for key in meta):
+        return params
+    kept = {k: v for k, v in meta.items() if not k.startswith(ENVELOPE_PREFIX)}
+    stripped = {k: v for k, v in params.items() if k != "_meta"}
+    if kept:
+        stripped["_meta"] = kept
+    return stripped
+
+
+def complete_result(method: str, result: dict[str, Any], server_info: dict[str, Any]) -> dict[str, Any]:
+    """A result as a modern client expects it: `resultType`, cache hints, the gateway as the server."""
+    completed = dict(result)
+    completed.setdefault("resultType", "complete")
+    if method in CACHEABLE_METHODS:
+        # The gateway filters per client and aggregates: never let a shared cache reuse its answers.
+        completed.setdefault("ttlMs", 0)
+        completed["cacheScope"] = "private"
+    meta = completed.get("_meta")
+    completed["_meta"] = {**(meta if isinstance(meta, dict) else {}), SERVER_INFO_META_KEY: server_info}
+    return completed
+
+
+def http_status(error: Mapping[str, Any]) -> int:
+    """The HTTP status a modern response with this JSON-RPC error travels with."""
+    return ERROR_CODE_HTTP_STATUS.get(error.get("code", 0), 200)
+
+
+def legacy_not_found_to_modern(error: dict[str, Any]) -> dict[str, Any]:
+    """Resource-not-found was -32002 in the handshake era; 2026-07-28 uses -32602."""
+    return {**error, "code": -32602} if error.get("code") == -32002 else error
