@@ -176,9 +176,7 @@ class Catalogue:
                 if not isinstance(uri, str):
                     continue
                 if uri in seen:
-                    log.warning(
-                        "%s %s of server '%s' hidden: server '%s' has it too", kind, uri, server, seen[uri]
-                    )
+                    log.warning("%s %s of server '%s' hidden: server '%s' has it too", kind, uri, server, seen[uri])
                     continue
                 seen[uri] = server
                 entries.append(Entry(kind, uri, server, uri, definition))
@@ -191,9 +189,7 @@ class Catalogue:
         self.prompts, prompt_collisions = self._named("prompts")
         self.collisions = tool_collisions + prompt_collisions
         for collision in self.collisions:
-            log.warning(
-                "name '%s' is offered by several servers: %s", collision.name, ", ".join(collision.servers)
-            )
+            log.warning("name '%s' is offered by several servers: %s", collision.name, ", ".join(collision.servers))
         self._tool_index = {e.public_name: e for e in self.tools}
         self._prompt_index = {e.public_name: e for e in self.prompts}
         self.resources = self._by_uri("resources", "uri")
@@ -204,9 +200,7 @@ class Catalogue:
             try:
                 self._template_matchers.append((UriTemplate.parse(entry.original_name), entry))
             except InvalidUriTemplate as exc:
-                log.warning(
-                    "server '%s': unusable resource template %s: %s", entry.server, entry.original_name, exc
-                )
+                log.warning("server '%s': unusable resource template %s: %s", entry.server, entry.original_name, exc)
         self.version += 1
         for listener in self._listeners:
             listener(changed)

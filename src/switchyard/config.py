@@ -162,6 +162,7 @@ class ServerConfig(_Model):
     disabled: bool = False
     prefix: Ident | None = None
     timeout: Annotated[float | None, Field(gt=0)] = None
+    protocol: Literal["auto", "legacy", "2026-07-28"] = "auto"  # the era to speak; auto = probe server/discover
     env_file: Annotated[str | None, Field(alias="envFile")] = None
     _raw: Mapping[str, Any] | None = PrivateAttr(None)  # the entry before expansion, for redacted()
 
@@ -287,9 +288,7 @@ class Config(_Model):
         data = {k: v for k, v in data.items() if k != "inputs" and not str(k).startswith("x-")}
         if "mcpServers" in data:
             if "servers" in data:
-                raise _problem(
-                    "'mcpServers' and 'servers' (its VS Code alias) are both present; keep one", "servers"
-                )
+                raise _problem("'mcpServers' and 'servers' (its VS Code alias) are both present; keep one", "servers")
             data["servers"] = data.pop("mcpServers")
         for section in ("gateway", "policies", "servers"):
             if section in data and data[section] is None:  # a heading with everything below commented out
@@ -406,9 +405,7 @@ def _read_json(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     try:
         data = json.loads(text) if text.strip() else None
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            [ConfigProblem(source, exc.lineno, "", f"invalid JSON: {exc.msg}", exc.colno)]
-        ) from None
+        raise ConfigError([ConfigProblem(source, exc.lineno, "", f"invalid JSON: {exc.msg}", exc.colno)]) from None
     try:  # JSON is YAML once tabs are spaces: its nodes give line numbers
         root = yaml.compose(text.replace("\t", " "), Loader=yaml.SafeLoader)
     except yaml.YAMLError:
@@ -470,15 +467,11 @@ def _build(data: Any, root: yaml.Node | None, source: str, environ: Mapping[str,
 
 
 def _config_error(problems: Problems, root: yaml.Node | None, source: str) -> ConfigError:
-    found = [
-        ConfigProblem(source, _line_of(root, path), _key_path(path), message) for path, message in problems
-    ]
+    found = [ConfigProblem(source, _line_of(root, path), _key_path(path), message) for path, message in problems]
     return ConfigError(sorted(found, key=lambda p: (p.line is None, p.line or 0)))
 
 
-def _prepare_server(
-    entry: Any, path: Path_, environ: Mapping[str, str], base: Path, problems: Problems
-) -> Any:
+def _prepare_server(entry: Any, path: Path_, environ: Mapping[str, str], base: Path, problems: Problems) -> Any:
     """`~` in command, cwd and envFile; the envFile's variables under the explicit `env`."""
     if not isinstance(entry, dict):
         return entry

@@ -48,14 +48,10 @@ class Router:
         """What a routed request is for; `server` is None when nothing of that name exists."""
         if method == "tools/call":
             name = _name(params, "name")
-            return _target(
-                "tool", name, self._catalogue.tool(name) or self._catalogue.departed("tools", name)
-            )
+            return _target("tool", name, self._catalogue.tool(name) or self._catalogue.departed("tools", name))
         if method == "prompts/get":
             name = _name(params, "name")
-            return _target(
-                "prompt", name, self._catalogue.prompt(name) or self._catalogue.departed("prompts", name)
-            )
+            return _target("prompt", name, self._catalogue.prompt(name) or self._catalogue.departed("prompts", name))
         if method == "completion/complete":
             ref = params.get("ref")
             if not isinstance(ref, dict):
@@ -63,9 +59,7 @@ class Router:
             if ref.get("type") == "ref/prompt":
                 return _target("prompt", _name(ref, "name"), self._catalogue.prompt(ref.get("name", "")))
             uri = _name(ref, "uri")
-            return _target(
-                "resource", uri, self._catalogue.template(uri) or self._catalogue.resource_owner(uri)
-            )
+            return _target("resource", uri, self._catalogue.template(uri) or self._catalogue.resource_owner(uri))
         uri = _name(params, "uri")
         return _target("resource", uri, self._catalogue.resource_owner(uri))
 
@@ -146,11 +140,6 @@ def _decode_cursor(cursor: object, method: str) -> int:
     if isinstance(cursor, str):
         with contextlib.suppress(ValueError, binascii.Error):
             data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    if (
-        isinstance(data, dict)
-        and data.get("m") == method
-        and isinstance(data.get("o"), int)
-        and data["o"] >= 0
-    ):
+    if isinstance(data, dict) and data.get("m") == method and isinstance(data.get("o"), int) and data["o"] >= 0:
         return int(data["o"])
     raise GatewayError(Reason.INVALID_CURSOR, f"Invalid cursor: {cursor!r}")

@@ -132,3 +132,13 @@ async def test_modern_wire_rules_over_http() -> None:
 
             get = await http.get(url, headers={"Accept": "text/event-stream", "MCP-Protocol-Version": "2026-07-28"})
             assert get.status_code == 405
+
+
+async def test_each_backend_is_spoken_to_in_the_era_it_negotiates() -> None:
+    async with running_gateway(make_config(SERVERS)) as gateway:
+        assert gateway.backends["time"].protocol_version == "2026-07-28"  # probed with server/discover
+        assert gateway.backends["legacy"].protocol_version == "2025-11-25"  # refused the probe: initialize
+        assert gateway.backends["time"].server_info["name"] == "mcp-time"
+    pinned = make_config({"time": stdio_server(time_server_argv(), protocol="legacy")})
+    async with running_gateway(pinned) as gateway:
+        assert gateway.backends["time"].protocol_version == "2025-11-25"

@@ -134,6 +134,8 @@ class Session:
             result = await self._dispatch(request_id, method, params, related or self.outbound, envelope)
             if envelope is not None:
                 result = modern.complete_result(method, result, GATEWAY_INFO)
+            else:
+                result = modern.without_server_info(result)
             return jsonrpc.result(request_id, result)
         except GatewayError as exc:
             return jsonrpc.error(request_id, exc.to_jsonrpc())

@@ -12,8 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS, InboundLadderRejection, classify_inbound_request
+from mcp.shared.inbound import (
+    ERROR_CODE_HTTP_STATUS,
+    MCP_METHOD_HEADER,
+    MCP_NAME_HEADER,
+    MCP_PROTOCOL_VERSION_HEADER,
+    NAME_BEARING_METHODS,
+    InboundLadderRejection,
+    classify_inbound_request,
+    encode_header_value,
+)
 from mcp_types import (
+    CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
     LOG_LEVEL_META_KEY,
     PROTOCOL_VERSION_META_KEY,
     SERVER_INFO_META_KEY,
@@ -89,3 +100,52 @@ def http_status(error: Mapping[str, Any]) -> int:
 def legacy_not_found_to_modern(error: dict[str, Any]) -> dict[str, Any]:
     """Resource-not-found was -32002 in the handshake era; 2026-07-28 uses -32602."""
     return {**error, "code": -32602} if error.get("code") == -32002 else error
+
+
+# -- the upstream side: speaking 2026-07-28 to a backend --------------------------------------------------
+
+
+def envelope_meta(version: str, capabilities: dict[str, Any], client_info: dict[str, Any]) -> dict[str, Any]:
+    return {
+        PROTOCOL_VERSION_META_KEY: version,
+        CLIENT_CAPABILITIES_META_KEY: capabilities,
+        CLIENT_INFO_META_KEY: client_info,
+    }
+
+
+def with_envelope(params: dict[str, Any] | None, envelope: dict[str, Any]) -> dict[str, Any]:
+    """Params with the gateway's own envelope for a modern backend (the client's never passes through)."""
+    params = params or {}
+    meta = params.get("_meta")
+    return {**params, "_meta": {**(meta if isinstance(meta, dict) else {}), **envelope}}
+
+
+def routing_headers(message: Mapping[str, Any], version: str) -> dict[str, str]:
+    """The HTTP headers a modern request must mirror from its body."""
+    method = message.get("method")
+    if not isinstance(method, str) or "id" not in message:
+        return {MCP_PROTOCOL_VERSION_HEADER: version}
+    headers = {MCP_PROTOCOL_VERSION_HEADER: version, MCP_METHOD_HEADER: method}
+    name_key = NAME_BEARING_METHODS.get(method)
+    params = message.get("params") or {}
+    if name_key is not None and isinstance(params.get(name_key), str):
+        headers[MCP_NAME_HEADER] = encode_header_value(params[name_key])
+    return headers
+
+
+def server_info_of(result: Mapping[str, Any]) -> dict[str, Any]:
+    meta = result.get("_meta")
+    info = meta.get(SERVER_INFO_META_KEY) if isinstance(meta, dict) else None
+    return info if isinstance(info, dict) else {}
+
+
+def without_server_info(result: dict[str, Any]) -> dict[str, Any]:
+    """A backend's result without its `serverInfo` stamp: to the client, the gateway is the server."""
+    meta = result.get("_meta")
+    if not isinstance(meta, dict) or SERVER_INFO_META_KEY not in meta:
+        return result
+    rest = {k: v for k, v in meta.items() if k != SERVER_INFO_META_KEY}
+    stripped = {k: v for k, v in result.items() if k != "_meta"}
+    if rest:
+        stripped["_meta"] = rest
+    return stripped

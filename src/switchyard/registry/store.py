@@ -139,9 +139,7 @@ class Store:
 
     # -- discovered definitions ------------------------------------------------------------------
 
-    async def save_definitions(
-        self, server: str, kind: str, definitions: Mapping[str, Mapping[str, Any]]
-    ) -> None:
+    async def save_definitions(self, server: str, kind: str, definitions: Mapping[str, Mapping[str, Any]]) -> None:
         """Make `definitions` the stored set for (server, kind): add new, update changed, delete gone."""
         _check_kind(kind)
         table = models.definitions
@@ -149,9 +147,7 @@ class Store:
         hashes = {name: content_hash(definition) for name, definition in definitions.items()}
         async with self._write() as connection:
             result = await connection.execute(
-                sa.select(table.c.name, table.c.content_hash).where(
-                    table.c.server == server, table.c.kind == kind
-                )
+                sa.select(table.c.name, table.c.content_hash).where(table.c.server == server, table.c.kind == kind)
             )
             stored = {name: digest for name, digest in result}
             gone = [{"s": server, "k": kind, "n": name} for name in stored.keys() - hashes.keys()]
@@ -193,9 +189,7 @@ class Store:
                     table.update().where(table.c.server == server, table.c.kind == kind).values(last_seen=now)
                 )
 
-    async def list_definitions(
-        self, server: str | None = None, kind: str | None = None
-    ) -> list[StoredDefinition]:
+    async def list_definitions(self, server: str | None = None, kind: str | None = None) -> list[StoredDefinition]:
         """Stored definitions, ordered by server, kind and name."""
         table = models.definitions
         query = sa.select(

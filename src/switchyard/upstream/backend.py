@@ -19,10 +19,11 @@ import anyio.abc
 from switchyard.catalogue import Listing
 from switchyard.config import RestartConfig, ServerConfig
 from switchyard.errors import BackendError, GatewayError, Reason
+from switchyard.protocol import modern
 from switchyard.protocol.jsonrpc import Message
-from switchyard.protocol.versions import LATEST_LEGACY
+from switchyard.protocol.versions import LATEST_LEGACY, MODERN_VERSIONS
 from switchyard.upstream.connection import Connection, ProgressHandler
-from switchyard.upstream.transports import open_transport
+from switchyard.upstream.transports import MessageStream, open_transport
 
 GATEWAY_INFO = {"name": "switchyard", "version": "0.1.0"}
 # What the gateway's shared session declares to backends. Roots are left out on purpose: a backend such as
@@ -31,6 +32,8 @@ GATEWAY_INFO = {"name": "switchyard", "version": "0.1.0"}
 CLIENT_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {"form": {}, "url": {}}}
 STABLE_AFTER = 30.0  # seconds up after which the back-off starts again from its first delay
 STARTING_WAIT = 5.0  # how long a request waits for a backend that is (re)starting
+DISCOVER_TIMEOUT = 5.0  # a legacy backend that ignores the probe is given this long before `initialize`
+MODERN = MODERN_VERSIONS[-1]
 
 _LISTS = (
     ("tools", "tools/list", "tools"),
@@ -92,6 +95,7 @@ class Backend:
         self.server_info: dict[str, Any] = {}
         self.capabilities: dict[str, Any] = {}
         self.instructions: str | None = None
+        self.envelope: dict[str, Any] | None = None  # what every request carries to a 2026-07-28 backend
         self.listing = Listing()
         self.first_attempt_done = anyio.Event()
         self._up = anyio.Event()
@@ -144,8 +148,10 @@ class Backend:
 
                 tasks.start_soon(read)
                 with anyio.fail_after(self._start_timeout):
-                    await self._initialize(connection)
+                    await self._handshake(connection, stream)
                     self.listing = await self._list_everything(connection)
+                if self.envelope is not None:
+                    tasks.start_soon(self._listen, connection)
                 self._connection = connection
                 self.state = State.UP
                 self.up_since = time.monotonic()
@@ -164,16 +170,64 @@ class Backend:
         self.state = State.DOWN
         self.up_since = None
         self.first_attempt_done.set()
-        if (
-            self.listing.tools
-            or self.listing.prompts
-            or self.listing.resources
-            or self.listing.resource_templates
-        ):
+        if self.listing.tools or self.listing.prompts or self.listing.resources or self.listing.resource_templates:
             self.listing = Listing()
             self._on_listing(self)
 
+    async def _handshake(self, connection: Connection, stream: MessageStream) -> None:
+        """Speak the era the backend negotiates: probe `server/discover`, else the `initialize` handshake."""
+        if self.config.protocol != "legacy" and await self._discover(connection, stream):
+            return
+        await self._initialize(connection)
+
+    async def _discover(self, connection: Connection, stream: MessageStream) -> bool:
+        forced = self.config.protocol == MODERN
+        envelope = modern.envelope_meta(MODERN, CLIENT_CAPABILITIES, GATEWAY_INFO)
+        stream.protocol_version = MODERN
+        try:
+            result = await connection.request(
+                "server/discover",
+                {"_meta": envelope},
+                timeout=self._start_timeout if forced else DISCOVER_TIMEOUT,
+            )
+            supported = result.get("supportedVersions")
+            if not isinstance(supported, list) or MODERN not in supported:
+                raise GatewayError(Reason.UNSUPPORTED_VERSION, f"Backend '{self.name}' does not support {MODERN}")
+        except (BackendError, GatewayError) as exc:
+            if forced or (isinstance(exc, GatewayError) and exc.reason == Reason.BACKEND_CRASHED):
+                raise
+            stream.protocol_version = None
+            return False
+        self.protocol_version = MODERN
+        self.envelope = envelope
+        self.server_info = modern.server_info_of(result)
+        self.capabilities = result.get("capabilities") or {}
+        self.instructions = result.get("instructions")
+        return True
+
+    async def _listen(self, connection: Connection) -> None:
+        """A modern backend tells of list changes only on a `subscriptions/listen` stream."""
+        wanted = {
+            flag: True
+            for kind, flag in (
+                ("tools", "toolsListChanged"),
+                ("prompts", "promptsListChanged"),
+                ("resources", "resourcesListChanged"),
+            )
+            if (self.capabilities.get(kind) or {}).get("listChanged")
+        }
+        if not wanted:
+            return
+        try:
+            await connection.request("subscriptions/listen", self._enveloped({"notifications": wanted}), timeout=None)
+        except (BackendError, GatewayError) as exc:
+            logging.getLogger(f"switchyard.backend.{self.name}").info("subscriptions/listen ended: %s", exc)
+
+    def _enveloped(self, params: dict[str, Any] | None) -> dict[str, Any] | None:
+        return modern.with_envelope(params, self.envelope) if self.envelope is not None else params
+
     async def _initialize(self, connection: Connection) -> None:
+        self.envelope = None
         result = await connection.request(
             "initialize",
             {
@@ -203,9 +257,8 @@ class Backend:
         cursor: str | None = None
         while True:
             try:
-                page = await connection.request(
-                    method, {"cursor": cursor} if cursor else None, timeout=self.timeout
-                )
+                params = self._enveloped({"cursor": cursor} if cursor else None)
+                page = await connection.request(method, params, timeout=self.timeout)
             except BackendError as exc:
                 logging.getLogger(f"switchyard.backend.{self.name}").info("%s failed: %s", method, exc)
                 return items
@@ -229,6 +282,8 @@ class Backend:
         self._on_listing(self)
 
     def _handle_notification(self, message: Message) -> None:
+        if message["method"] == "notifications/subscriptions/acknowledged":
+            return
         kinds = _KIND_OF_LIST_CHANGED.get(message["method"])
         if kinds is not None:
             if self._tasks is not None:
@@ -251,7 +306,7 @@ class Backend:
         if connection is None:
             connection = await self._wait_until_up()
         return await connection.request(
-            method, params, timeout=timeout or self.timeout, owner=owner, on_progress=on_progress
+            method, self._enveloped(params), timeout=timeout or self.timeout, owner=owner, on_progress=on_progress
         )
 
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:

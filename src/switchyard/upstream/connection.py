@@ -95,7 +95,7 @@ class Connection:
         method: str,
         params: dict[str, Any] | None,
         *,
-        timeout: float,
+        timeout: float | None,
         owner: Any = None,
         on_progress: ProgressHandler | None = None,
     ) -> dict[str, Any]:
@@ -115,7 +115,7 @@ class Connection:
             self.cancel_soon(request_id, "timed out")
             raise GatewayError(
                 Reason.TIMEOUT,
-                f"Backend '{self.name}' did not answer {method} within {timeout:g} s",
+                f"Backend '{self.name}' did not answer {method} within {timeout or 0:g} s",
                 server=self.name,
             ) from None
         except asyncio.CancelledError:

@@ -20,11 +20,13 @@ import httpx2
 import orjson
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.message import SessionMessage
+from mcp.shared.message import ClientMessageMetadata, SessionMessage
 from mcp_types.jsonrpc import jsonrpc_message_adapter
 
 from switchyard.config import ServerConfig
+from switchyard.protocol import modern
 from switchyard.protocol.jsonrpc import Message, encode
+from switchyard.protocol.versions import MODERN_VERSIONS
 from switchyard.upstream import process
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -32,6 +34,8 @@ STDERR_TAIL_LINES = 20
 
 
 class MessageStream(Protocol):
+    protocol_version: str | None  # the era the backend negotiated, for transports that mirror it in headers
+
     async def send(self, message: Message) -> None: ...
 
     def __aiter__(self) -> AsyncIterator[Message]: ...
@@ -42,13 +46,12 @@ class MessageStream(Protocol):
 
 
 class StdioStream:
-    def __init__(
-        self, name: str, proc: asyncio.subprocess.Process, stderr_tail: collections.deque[str]
-    ) -> None:
+    def __init__(self, name: str, proc: asyncio.subprocess.Process, stderr_tail: collections.deque[str]) -> None:
         self._name = name
         self._proc = proc
         self._stderr_tail = stderr_tail
         self._log = logging.getLogger(f"switchyard.backend.{name}")
+        self.protocol_version: str | None = None
 
     async def send(self, message: Message) -> None:
         stdin = self._proc.stdin
@@ -127,9 +130,13 @@ class SdkStream:
         self._read = read
         self._write = write
         self._error: str | None = None
+        self.protocol_version: str | None = None  # set when the backend speaks 2026-07-28: mirrored headers
 
     async def send(self, message: Message) -> None:
-        await self._write.send(SessionMessage(jsonrpc_message_adapter.validate_python(message)))
+        metadata = None
+        if self.protocol_version in MODERN_VERSIONS:
+            metadata = ClientMessageMetadata(headers=modern.routing_headers(message, self.protocol_version))
+        await self._write.send(SessionMessage(jsonrpc_message_adapter.validate_python(message), metadata))
 
     async def __aiter__(self) -> AsyncIterator[Message]:
         async for item in self._read:
@@ -145,9 +152,7 @@ class SdkStream:
 
 def _http_client(config: ServerConfig) -> httpx2.AsyncClient:
     timeout = config.timeout or 60.0
-    return httpx2.AsyncClient(
-        headers=dict(config.headers), timeout=httpx2.Timeout(timeout, read=max(timeout, 300.0))
-    )
+    return httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(timeout, read=max(timeout, 300.0)))
 
 
 @asynccontextmanager
