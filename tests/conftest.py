@@ -119,8 +119,7 @@ def node_fixtures() -> Path:
     )
     if proc.returncode != 0:
         pytest.fail(
-            f"{INSTALL_NODE_FIXTURES.name} failed with exit status {proc.returncode}; output:\n"
-            f"{proc.stdout[-4000:]}",
+            f"{INSTALL_NODE_FIXTURES.name} failed with exit status {proc.returncode}; output:\n{proc.stdout[-4000:]}",
             pytrace=False,
         )
     return NODE_FIXTURES

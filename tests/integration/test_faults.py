@@ -46,15 +46,11 @@ async def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
 
 
 async def test_crash_mid_call_gives_an_error_then_the_backend_comes_back() -> None:
-    config = make_config(
-        {"flaky": stdio_server(faulty_argv()), "steady": stdio_server(faulty_argv())}, **FAST_RESTART
-    )
+    config = make_config({"flaky": stdio_server(faulty_argv()), "steady": stdio_server(faulty_argv())}, **FAST_RESTART)
     async with running_gateway(config) as gateway:
         response = await _call(gateway, "flaky__crash")
         assert response["error"]["data"]["reason"] == "backend_crashed"
-        assert (
-            "flaky" in response["error"]["message"] and "exited with code 3" in response["error"]["message"]
-        )
+        assert "flaky" in response["error"]["message"] and "exited with code 3" in response["error"]["message"]
         # The other backend is untouched while this one restarts.
         assert (await _call(gateway, "steady__echo", {"text": "still here"}))["result"]["content"][0][
             "text"
@@ -62,9 +58,7 @@ async def test_crash_mid_call_gives_an_error_then_the_backend_comes_back() -> No
         backend = gateway.backends["flaky"]
         await _wait_for(lambda: backend.state == State.UP and backend.restarts >= 1)
         assert gateway.catalogue.tool("flaky__echo") is not None, "tools come back after the restart"
-        assert (await _call(gateway, "flaky__echo", {"text": "back"}))["result"]["content"][0][
-            "text"
-        ] == "back"
+        assert (await _call(gateway, "flaky__echo", {"text": "back"}))["result"]["content"][0]["text"] == "back"
 
 
 async def test_a_backend_that_never_starts_is_reported_down() -> None:
@@ -81,9 +75,7 @@ async def test_a_backend_that_never_starts_is_reported_down() -> None:
 async def test_calls_to_a_backend_that_is_down_fail_fast_and_say_why() -> None:
     # A long back-off keeps the backend down after its crash while we call it.
     slow_restart = {"restart": {"initial_delay": 30, "max_delay": 30, "multiplier": 1}}
-    async with running_gateway(
-        make_config({"flaky": stdio_server(faulty_argv())}, **slow_restart)
-    ) as gateway:
+    async with running_gateway(make_config({"flaky": stdio_server(faulty_argv())}, **slow_restart)) as gateway:
         await _call(gateway, "flaky__crash")
         await _wait_for(lambda: gateway.backends["flaky"].state == State.DOWN)
         started = time.monotonic()
@@ -124,18 +116,14 @@ async def test_a_slow_start_is_waited_for_before_answering_initialize() -> None:
 
 
 async def test_a_flood_of_notifications_does_not_block_the_answer() -> None:
-    async with running_gateway(
-        make_config({"loud": stdio_server(faulty_argv("--mode", "flood"))})
-    ) as gateway:
+    async with running_gateway(make_config({"loud": stdio_server(faulty_argv("--mode", "flood"))})) as gateway:
         with anyio.fail_after(10):
             response = await _call(gateway, "loud__echo", {"text": "heard"})
         assert response["result"]["content"][0]["text"] == "heard"
 
 
 async def test_other_sessions_are_untouched_by_a_crash(tmp_path: Any) -> None:
-    config = make_config(
-        {"flaky": stdio_server(faulty_argv()), "steady": stdio_server(faulty_argv())}, **FAST_RESTART
-    )
+    config = make_config({"flaky": stdio_server(faulty_argv()), "steady": stdio_server(faulty_argv())}, **FAST_RESTART)
     async with running_gateway(config) as gateway, http_front(gateway) as url:
         async with legacy_client(url) as first, legacy_client(url) as second:
             with pytest.raises(MCPError) as crashed:
@@ -150,6 +138,4 @@ async def test_backend_stderr_is_logged_with_the_server_name(caplog: pytest.LogC
     caplog.set_level("INFO", logger="switchyard.backend")
     async with running_gateway(make_config({"chatty": stdio_server(faulty_argv())})):
         pass
-    assert any(
-        r.name == "switchyard.backend.chatty" and "faulty: started" in r.getMessage() for r in caplog.records
-    )
+    assert any(r.name == "switchyard.backend.chatty" and "faulty: started" in r.getMessage() for r in caplog.records)

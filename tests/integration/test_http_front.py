@@ -66,12 +66,8 @@ async def test_sessions_are_random_required_and_end_with_delete(url: str) -> Non
         ok = await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": first})
         assert ok.status_code == 200 and ok.json() == {"jsonrpc": "2.0", "id": 2, "result": {}}
         assert (await http.delete(url, headers={"Mcp-Session-Id": first})).status_code == 200
-        assert (
-            await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": first})
-        ).status_code == 404
-        assert (
-            await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": second})
-        ).status_code == 200
+        assert (await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": first})).status_code == 404
+        assert (await http.post(url, json=ping, headers={**ACCEPT, "Mcp-Session-Id": second})).status_code == 200
 
 
 async def test_malformed_input_gets_precise_errors_and_the_gateway_stays_up(url: str) -> None:
@@ -84,13 +80,8 @@ async def test_malformed_input_gets_precise_errors_and_the_gateway_stays_up(url:
         assert batch.status_code == 400 and batch.json()["error"]["data"]["reason"] == "invalid_request"
         no_method = await http.post(url, json={"jsonrpc": "2.0", "id": 5, "method": 7}, headers=headers)
         assert no_method.json()["error"]["code"] == -32600
-        unknown = await http.post(
-            url, json={"jsonrpc": "2.0", "id": 6, "method": "tools/frobnicate"}, headers=headers
-        )
-        assert (
-            unknown.json()["error"]["code"] == -32601
-            and "tools/frobnicate" in unknown.json()["error"]["message"]
-        )
+        unknown = await http.post(url, json={"jsonrpc": "2.0", "id": 6, "method": "tools/frobnicate"}, headers=headers)
+        assert unknown.json()["error"]["code"] == -32601 and "tools/frobnicate" in unknown.json()["error"]["message"]
         bad_args = await http.post(
             url,
             json={"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": 3}},
@@ -157,11 +148,7 @@ async def test_health_endpoints(url: str) -> None:
     async with httpx2.AsyncClient() as http:
         assert (await http.get(f"{base}/healthz")).json() == {"status": "alive"}
         ready = (await http.get(f"{base}/readyz")).json()
-        assert (
-            ready["status"] == "up"
-            and ready["backends"][0]["name"] == "srv"
-            and ready["backends"][0]["tools"] > 0
-        )
+        assert ready["status"] == "up" and ready["backends"][0]["name"] == "srv" and ready["backends"][0]["tools"] > 0
 
 
 async def test_oversized_bodies_are_refused_and_idle_sessions_expire() -> None:

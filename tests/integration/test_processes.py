@@ -78,9 +78,7 @@ async def test_backends_die_with_the_gateway(ending: str, tmp_path: Path, node_f
         assert {"everything__echo", "time__get_current_time", "faulty__echo"} <= names
         backend_pids = {p.pid for p in psutil.Process(gateway.proc.pid).children(recursive=True)}
         cmdlines = " ".join(" ".join(psutil.Process(p).cmdline()) for p in backend_pids)
-        assert "sh -c 'mcp-server-everything'" in cmdlines, (
-            "npx runs the server as a grandchild (through a shell)"
-        )
+        assert "sh -c 'mcp-server-everything'" in cmdlines, "npx runs the server as a grandchild (through a shell)"
         assert len(backend_pids) >= 4
 
         if ending == "stdin-eof":

@@ -111,9 +111,7 @@ async def _check_against_direct(gateway_client: Client, tmp_path: Path) -> None:
         assert set(mine) == set(theirs), server
         for name, tool in theirs.items():
             assert {**mine[name], "name": name} == tool, f"{server}:{name} definition changed in transit"
-        mine_prompts = {
-            p["name"].removeprefix(prefix) for p in through["prompts"] if p["name"].startswith(prefix)
-        }
+        mine_prompts = {p["name"].removeprefix(prefix) for p in through["prompts"] if p["name"].startswith(prefix)}
         assert mine_prompts == {p["name"] for p in direct_catalogue["prompts"]}, server
         uris = {r["uri"] for r in through["resources"]}
         assert {r["uri"] for r in direct_catalogue["resources"]} <= uris, server

@@ -98,9 +98,7 @@ async def test_aggregate_lists_are_paginated_with_opaque_cursors() -> None:
 async def test_denied_tools_are_invisible_and_refused_like_unknown_ones(tmp_path: Path) -> None:
     store = await Store.open(str(tmp_path / "registry.db"))
     try:
-        config = _two_faulty(
-            policies={"tools": {"deny": ["alpha:crash", "*:fail"]}, "servers": {"deny": ["beta"]}}
-        )
+        config = _two_faulty(policies={"tools": {"deny": ["alpha:crash", "*:fail"]}, "servers": {"deny": ["beta"]}})
         async with running_gateway(config, store) as gateway, http_front(gateway) as url:
             async with legacy_client(url) as client:
                 names = [t.name for t in (await client.list_tools()).tools]
@@ -115,9 +113,7 @@ async def test_denied_tools_are_invisible_and_refused_like_unknown_ones(tmp_path
                         refused.value.error.data["reason"],
                         str(refused.value).replace(name, "X"),
                     )  # type: ignore[index]
-                assert len(set(errors.values())) == 1, (
-                    f"a denied tool must look exactly like an unknown one: {errors}"
-                )
+                assert len(set(errors.values())) == 1, f"a denied tool must look exactly like an unknown one: {errors}"
                 await client.call_tool("alpha__echo", {"text": "ok"})
             await gateway.audit.flush()
         records = await store.list_audit(limit=10)

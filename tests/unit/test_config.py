@@ -31,9 +31,7 @@ def text(s: str) -> str:
     return dedent(s).removeprefix("\n")
 
 
-def problems(
-    source: str, body: str, environ: dict[str, str] | None = None
-) -> list[tuple[int | None, str, str]]:
+def problems(source: str, body: str, environ: dict[str, str] | None = None) -> list[tuple[int | None, str, str]]:
     with pytest.raises(ConfigError) as caught:
         parse_config(text(body), source=source, environ=environ or {})
     assert str(caught.value) == "\n".join(map(str, caught.value.problems))
@@ -386,8 +384,7 @@ def test_syntax_errors_have_line_and_column() -> None:
         parse_config("mcpServers:\n  a: {command: x\n", source="s.yaml")
     assert (caught.value.line, caught.value.problems[0].column) == (3, 1)
     assert str(caught.value) == (
-        "s.yaml:3:1: invalid YAML: expected ',' or '}', but got '<stream end>' "
-        "(while parsing a flow mapping on line 2)"
+        "s.yaml:3:1: invalid YAML: expected ',' or '}', but got '<stream end>' (while parsing a flow mapping on line 2)"
     )
     with pytest.raises(ConfigError) as caught:
         parse_config("mcpServers:\n\ta: 1\n", source="s.yaml")
@@ -415,10 +412,7 @@ def test_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "switchyard.yaml")
     assert caught.value.line == 4 and caught.value.key == "mcpServers.a.envFile"
-    assert (
-        caught.value.message
-        == f"cannot read env file {str(tmp_path / 'missing.env')!r}: No such file or directory"
-    )
+    assert caught.value.message == f"cannot read env file {str(tmp_path / 'missing.env')!r}: No such file or directory"
 
 
 def test_problems_are_reported_together_in_line_order() -> None:
@@ -520,15 +514,12 @@ def test_redacted_url_and_literal_secrets() -> None:
 
 
 def test_server_config_from_dict() -> None:
-    server = server_config_from_dict(
-        "fetch", {"command": "uvx", "args": ["mcp-server-fetch", "${X:-1}"]}, environ={}
-    )
+    server = server_config_from_dict("fetch", {"command": "uvx", "args": ["mcp-server-fetch", "${X:-1}"]}, environ={})
     assert (server.name, server.type, server.args) == ("fetch", "stdio", ["mcp-server-fetch", "1"])
     with pytest.raises(ConfigError) as caught:
         server_config_from_dict("fetch", {"comand": "uvx"}, environ={})
     assert (
-        str(caught.value)
-        == "<command line>: mcpServers.fetch.comand: unknown key 'comand' (did you mean 'command'?)"
+        str(caught.value) == "<command line>: mcpServers.fetch.comand: unknown key 'comand' (did you mean 'command'?)"
     )
 
 
@@ -625,16 +616,13 @@ def _expected(name: str, entry: dict[str, Any]) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None)
 @given(_servers)
 def test_any_valid_mcp_servers_round_trip(servers: dict[str, dict[str, Any]]) -> None:
-    config = parse_config(
-        json.dumps({"mcpServers": servers}), source="claude_desktop_config.json", environ={}
-    )
+    config = parse_config(json.dumps({"mcpServers": servers}), source="claude_desktop_config.json", environ={})
     assert list(config.servers) == list(servers)
     for name, entry in servers.items():
         assert config.servers[name].model_dump(by_alias=True) == _expected(name, entry)
     # what the models hold, written out again, reads back the same, in JSON and YAML alike
     written = {
-        n: s.model_dump(by_alias=True, exclude_defaults=True, exclude={"name"})
-        for n, s in config.servers.items()
+        n: s.model_dump(by_alias=True, exclude_defaults=True, exclude={"name"}) for n, s in config.servers.items()
     }
     again = parse_config(json.dumps({"servers": written}), source="mcp.json", environ={})
     assert again.servers == config.servers

@@ -199,9 +199,7 @@ async def test_sleep_honours_cancellation() -> None:
     async with faulty() as server:
         await server.initialize()
         sleep_id = await server.send_request("tools/call", {"name": "sleep", "arguments": {"seconds": 0.3}})
-        await server.send(
-            {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": sleep_id}}
-        )
+        await server.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": sleep_id}})
         assert await server.silence(0.8) == []
         assert (await server.call("ping"))[0]["result"] == {}
 

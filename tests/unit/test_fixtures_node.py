@@ -32,9 +32,7 @@ def test_local_node_is_22(node_fixtures: Path) -> None:
 
 
 @pytest.mark.parametrize("server", ["everything", "filesystem", "memory", "time"])
-async def test_real_server_answers_initialize_and_lists_tools(
-    server: str, node_fixtures: Path, tmp_path: Path
-) -> None:
+async def test_real_server_answers_initialize_and_lists_tools(server: str, node_fixtures: Path, tmp_path: Path) -> None:
     env = None
     if server == "everything":
         argv = everything_argv()

@@ -109,9 +109,7 @@ async def table_names(db: Db) -> set[str]:
     if db.backend == "sqlite":
         rows = await raw(db, "SELECT name FROM sqlite_master WHERE type = 'table'")
     else:
-        rows = await raw(
-            db, f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{db.schema}'"
-        )
+        rows = await raw(db, f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{db.schema}'")
     return {row[0] for row in rows}
 
 

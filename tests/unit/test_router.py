@@ -52,9 +52,7 @@ def test_targets_resolve_names_uris_and_templates() -> None:
     assert router.target("resources/read", {"uri": "note://1"}).server == "notes"
     assert router.target("resources/read", {"uri": "file:///etc/hosts"}).server == "files"  # via the template
     assert router.target("resources/read", {"uri": "gopher://x"}).server is None
-    completion = router.target(
-        "completion/complete", {"ref": {"type": "ref/prompt", "name": "notes__summarise"}}
-    )
+    completion = router.target("completion/complete", {"ref": {"type": "ref/prompt", "name": "notes__summarise"}})
     assert (completion.server, completion.original_name) == ("notes", "summarise")
     assert router.target("tools/call", {"name": "nope"}).server is None
     with pytest.raises(GatewayError):
@@ -70,9 +68,7 @@ def test_a_catalogue_change_bumps_the_version_and_names_the_kinds() -> None:
         "notes", Listing(prompts=[{"name": "summarise"}], resources=[{"uri": "note://1", "name": "n"}])
     )
     assert catalogue.version == version and seen == [], "an identical listing changes nothing"
-    catalogue.set_listing(
-        "notes", Listing(prompts=[{"name": "other"}], resources=[{"uri": "note://1", "name": "n"}])
-    )
+    catalogue.set_listing("notes", Listing(prompts=[{"name": "other"}], resources=[{"uri": "note://1", "name": "n"}]))
     assert catalogue.version == version + 1 and seen == [{"prompts"}]
 
 
