@@ -28,9 +28,7 @@ def audit(
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many records (the newest)."),
     server: str | None = typer.Option(None, "--server", help="Only calls to this server."),
     tool: str | None = typer.Option(None, "--tool", help="Only calls of this tool (its public name)."),
-    decision: Literal["allow", "deny", "error"] | None = typer.Option(
-        None, "--decision", help="allow, deny or error."
-    ),
+    decision: Literal["allow", "deny", "error"] | None = typer.Option(None, "--decision", help="allow, deny or error."),
     config: Path | None = CONFIG_OPTION,
     registry: str | None = REGISTRY_OPTION,
     as_json: bool = JSON_OPTION,

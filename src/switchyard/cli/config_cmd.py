@@ -29,9 +29,7 @@ FILE_ARGUMENT = typer.Argument(None, help="Config file (default: the one `switch
 @app.command("check")
 def check(
     file: Path | None = FILE_ARGUMENT,
-    probe: bool = typer.Option(
-        True, "--probe/--no-probe", help="Start the enabled backends and report on each."
-    ),
+    probe: bool = typer.Option(True, "--probe/--no-probe", help="Start the enabled backends and report on each."),
     timeout: float = TIMEOUT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -67,9 +65,7 @@ async def _probe(config: Config, startup_timeout: float) -> dict[str, Any]:
             statuses.get(name) or {"name": name, "state": "disabled", "transport": server.type}
             for name, server in config.servers.items()
         ]
-        problems = [
-            f"server '{name}' did not start: {why}" for name, why in startup_problems(gateway).items()
-        ]
+        problems = [f"server '{name}' did not start: {why}" for name, why in startup_problems(gateway).items()]
         tool_names = {t.get("name") for b in gateway.backends.values() for t in b.listing.tools}
         collisions = [
             {"name": c.name, "kind": "tool" if c.name in tool_names else "prompt", "servers": list(c.servers)}

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import anyio
 import typer
@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from switchyard.config import Config, ConfigError, default_config_path, load_config, server_config_from_dict
-from switchyard.registry import Store
+from switchyard.registry import AuditRecord, Store
 
 if TYPE_CHECKING:
     from switchyard.gateway import Gateway
@@ -40,14 +40,10 @@ CONFIG_OPTION = typer.Option(
     "-c",
     help="Config file (default: $SWITCHYARD_CONFIG, ./switchyard.yaml, the user config, or the sample).",
 )
-REGISTRY_OPTION = typer.Option(
-    None, "--registry", help="Registry URL or SQLite path (default: in the user data dir)."
-)
+REGISTRY_OPTION = typer.Option(None, "--registry", help="Registry URL or SQLite path (default: in the user data dir).")
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 STARTUP_TIMEOUT = 30.0
-TIMEOUT_OPTION = typer.Option(
-    STARTUP_TIMEOUT, "--timeout", min=0.1, help="Seconds to wait for the backends to start."
-)
+TIMEOUT_OPTION = typer.Option(STARTUP_TIMEOUT, "--timeout", min=0.1, help="Seconds to wait for the backends to start.")
 
 
 def error(message: str) -> None:
@@ -81,13 +77,15 @@ def run(main: Callable[..., Awaitable[T]], *args: Any) -> T:
     try:
         return anyio.run(main, *args)
     except BaseExceptionGroup as group:
-        exits, others = group.split((typer.Exit, KeyboardInterrupt))
+        exits, others = group.split(typer.Exit)
         if exits is None or others is not None:
             raise
         first: BaseException = exits
         while isinstance(first, BaseExceptionGroup):
             first = first.exceptions[0]
         raise first from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 async def open_store(config: Config, registry: str | None) -> Store:
@@ -139,14 +137,37 @@ async def one_shot_gateway(
     from switchyard.observability import logging as gateway_logging
 
     gateway_logging.configure("error")  # backends' restarts and stderr would drown the command's output
-    gateway = Gateway(config, store=store)
+    gateway = Gateway(config, store=None if store is None else cast(Store, _AuditOnly(store)))
     async with gateway.running():
         await gateway.wait_ready(startup_timeout)
         try:
             yield gateway
         finally:
             with anyio.CancelScope(shield=True):
-                await gateway.audit.flush()
+                try:
+                    await gateway.audit.flush()
+                except Exception as exc:  # the gateway's writer tries once more as it stops
+                    warn(f"could not write the audit log yet: {exc}")
+
+
+class _AuditOnly:
+    """The registry as a one-shot gateway gets it: calls are audited, discovered definitions are not saved.
+
+    Saving them is `switchyard serve`'s job; and the gateway cancels that background write mid-transaction
+    when it stops, which can leave an aiosqlite connection closing forever and hang the command at exit.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        await self._store.append_audit(records)
+
+    async def save_definitions(self, *args: Any) -> None:
+        return None
+
+    async def save_name_mappings(self, *args: Any) -> None:
+        return None
 
 
 def startup_problems(gateway: Gateway) -> dict[str, str]:
@@ -210,7 +231,12 @@ def print_table(columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
     grid = Table(*columns, box=None, pad_edge=False, header_style="bold")
     for row in rows:
         grid.add_row(*(Text("-" if cell is None else str(cell)) for cell in row))
-    out.print(grid)
+    if is_tty():
+        out.print(grid)
+        return
+    with out.capture() as captured:  # rich pads every row to the table's width: not in a pipe
+        out.print(grid)
+    typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
 def local_time(ts: datetime) -> str:

@@ -34,7 +34,9 @@ def _parse_listen(value: str) -> tuple[str, int]:
 def serve(
     config: Path | None = CONFIG_OPTION,
     stdio: bool = typer.Option(False, "--stdio", help="Serve one client on stdin/stdout."),
-    http: str | None = typer.Option(None, "--http", help="Serve Streamable HTTP on HOST:PORT (default from the config)."),
+    http: str | None = typer.Option(
+        None, "--http", help="Serve Streamable HTTP on HOST:PORT (default from the config)."
+    ),
     registry: str | None = REGISTRY_OPTION,
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     log_json: bool = typer.Option(False, "--log-json", help="Log JSON lines (to stderr)."),
@@ -91,9 +93,17 @@ def _print_connect_help(settings: Config, host: str, port: int) -> None:
     display_host = f"[{host}]" if ":" in host else host
     url = f"http://{display_host}:{port}/mcp"
     names = ", ".join(s.name for s in settings.enabled_servers()) or "none"
-    err.print(f"[bold]Switchyard[/bold] is serving {len(settings.enabled_servers())} server(s): {names}", soft_wrap=True)
+    err.print(
+        f"[bold]Switchyard[/bold] is serving {len(settings.enabled_servers())} server(s): {names}", soft_wrap=True
+    )
     err.print(f"  Streamable HTTP   {url}", soft_wrap=True)
     err.print(f"  Claude Code       claude mcp add --transport http switchyard {url}", soft_wrap=True)
-    err.print(f"  MCP Inspector     npx @modelcontextprotocol/inspector --cli {url} --transport http --method tools/list", soft_wrap=True)
-    err.print('  Claude Desktop    {"mcpServers": {"switchyard": {"command": "switchyard", "args": ["serve", "--stdio"]}}}', soft_wrap=True)
+    err.print(
+        f"  MCP Inspector     npx @modelcontextprotocol/inspector --cli {url} --transport http --method tools/list",
+        soft_wrap=True,
+    )
+    err.print(
+        '  Claude Desktop    {"mcpServers": {"switchyard": {"command": "switchyard", "args": ["serve", "--stdio"]}}}',
+        soft_wrap=True,
+    )
     err.print(f"  Health            http://{display_host}:{port}/readyz", soft_wrap=True)

@@ -69,9 +69,7 @@ class Servers:
         return {**shown, "source": self.source(server.name), "enabled": not server.disabled}
 
 
-def _with_servers(
-    config: Path | None, registry: str | None, action: Callable[[Servers, Store], Awaitable[T]]
-) -> T:
+def _with_servers(config: Path | None, registry: str | None, action: Callable[[Servers, Store], Awaitable[T]]) -> T:
     settings = read_config(config)
 
     async def main() -> T:
@@ -147,13 +145,9 @@ def add(
     args: list[str] = ARG_OPTION,
     env: list[str] = ENV_OPTION,
     url: str | None = typer.Option(None, "--url", help="The URL of an http or sse server."),
-    transport: Literal["stdio", "http", "sse"] | None = typer.Option(
-        None, "--type", help="stdio, http or sse."
-    ),
+    transport: Literal["stdio", "http", "sse"] | None = typer.Option(None, "--type", help="stdio, http or sse."),
     headers: list[str] = HEADER_OPTION,
-    entry: str | None = typer.Option(
-        None, "--json", help="The whole entry as JSON, as in a Claude mcpServers."
-    ),
+    entry: str | None = typer.Option(None, "--json", help="The whole entry as JSON, as in a Claude mcpServers."),
     config: Path | None = CONFIG_OPTION,
     registry: str | None = REGISTRY_OPTION,
 ) -> None:
@@ -183,9 +177,7 @@ def add(
     async def store_it(servers: Servers, store: Store) -> None:
         if name in servers.merged.servers or name in servers.stored:
             fail(f"a server named '{name}' already exists ({servers.source(name)}); remove it first")
-        clash = next(
-            (s.name for s in servers.merged.servers.values() if s.namespace == server.namespace), None
-        )
+        clash = next((s.name for s in servers.merged.servers.values() if s.namespace == server.namespace), None)
         if clash is not None:
             fail(f"server '{name}' would share the namespace '{server.namespace}' of server '{clash}'")
         await store.upsert_server(name, definition)

@@ -14,13 +14,14 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def status(
-    url: str | None = typer.Option(
-        None, "--url", help="The gateway's base URL (default: the config's http address)."
-    ),
+    url: str | None = typer.Option(None, "--url", help="The gateway's base URL (default: the config's http address)."),
     config: Path | None = CONFIG_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Show a running gateway's status and its backends. Exits 1 when it is down or not answering."""
+    """Show a running gateway's status and its backends.
+
+    Exits 0 when it is up or degraded (some backends up), 1 when it is down or not answering.
+    """
     base = (url or _default_url(config)).rstrip("/").removesuffix("/mcp")
     readiness = _get_readiness(base)
     if as_json:
@@ -43,7 +44,7 @@ def status(
             ),
         )
     if readiness.get("status") == "down":
-        raise typer.Exit(1)
+        fail(f"the gateway at {base} is down: none of its backends is up")
 
 
 def _default_url(config: Path | None) -> str:
@@ -68,7 +69,5 @@ def _get_readiness(base: str) -> dict[str, Any]:
     except ValueError:
         readiness = None
     if response.status_code not in (200, 503) or not isinstance(readiness, dict):
-        fail(
-            f"{base}/readyz answered HTTP {response.status_code}, not a gateway's status: is this Switchyard?"
-        )
+        fail(f"{base}/readyz answered HTTP {response.status_code}, not a gateway's status: is this Switchyard?")
     return readiness

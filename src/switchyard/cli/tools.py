@@ -48,9 +48,7 @@ def list_tools(
     if as_json:
         print_json(tools)
     elif tools:
-        print_table(
-            ("name", "server", "description"), ((t["name"], t["server"], _first_line(t)) for t in tools)
-        )
+        print_table(("name", "server", "description"), ((t["name"], t["server"], _first_line(t)) for t in tools))
     else:
         say("no tools")
 
@@ -94,13 +92,11 @@ def _first_line(tool: dict[str, Any]) -> str:
 def call(
     name: str = typer.Argument(..., help="The tool's public name (as `switchyard tools list` shows it)."),
     arg: list[str] = ARG_OPTION,
-    args: str | None = typer.Option(
-        None, "--args", help="All arguments as one JSON object (--arg adds to it)."
-    ),
+    args: str | None = typer.Option(None, "--args", help="All arguments as one JSON object (--arg adds to it)."),
     config: Path | None = CONFIG_OPTION,
     registry: str | None = REGISTRY_OPTION,
     timeout: float = TIMEOUT_OPTION,
-    as_json: bool = JSON_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the raw result as JSON."),
 ) -> None:
     """Call a tool through the gateway's pipeline (allowlist, audit) and print its result."""
     arguments = parse_json_object(args, "--args") if args is not None else {}
@@ -142,9 +138,7 @@ async def _call(
     async with opened_store(settings, registry) as store:
         config = await merged_config(settings, store)
         async with one_shot_gateway(config, store=store, startup_timeout=startup_timeout) as gateway:
-            session = Session(
-                gateway, Client(principal="cli", transport="cli"), outbound=lambda message: None
-            )
+            session = Session(gateway, Client(principal="cli", transport="cli"), outbound=lambda message: None)
             try:
                 return await session.handle(request)
             finally:
