@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
-
 from switchyard import naming
 from switchyard.naming import Collision, NameRequest, NamingMode
 
@@ -84,7 +82,7 @@ class Catalogue:
         self._tool_index: dict[str, Entry] = {}
         self._prompt_index: dict[str, Entry] = {}
         self._resource_index: dict[str, Entry] = {}
-        self._template_matchers: list[tuple[UriTemplate, Entry]] = []
+        self._template_matchers: list[tuple[Any, Entry]] = []  # (mcp.shared.uri_template.UriTemplate, owner)
         # Tools and prompts of backends that went away, so that a call names the real problem.
         self._departed: dict[tuple[str, str], Entry] = {}
 
@@ -184,23 +182,37 @@ class Catalogue:
         return entries
 
     def _rebuild(self, changed: set[str]) -> None:
-        tool_collisions = prompt_collisions = []
         self.tools, tool_collisions = self._named("tools")
         self.prompts, prompt_collisions = self._named("prompts")
+        known = set(self.collisions)
         self.collisions = tool_collisions + prompt_collisions
-        for collision in self.collisions:
-            log.warning("name '%s' is offered by several servers: %s", collision.name, ", ".join(collision.servers))
+        if self._policy.mode != "prefix":  # under `prefix` a shared name is no clash at all
+            for collision in self.collisions:
+                if collision not in known:
+                    log.warning(
+                        "name '%s' is offered by several servers (%s): %s",
+                        collision.name,
+                        ", ".join(collision.servers),
+                        "only the first is reachable" if self._policy.mode == "none" else "each gets its prefix",
+                    )
         self._tool_index = {e.public_name: e for e in self.tools}
         self._prompt_index = {e.public_name: e for e in self.prompts}
         self.resources = self._by_uri("resources", "uri")
         self._resource_index = {e.public_name: e for e in self.resources}
         self.templates = self._by_uri("resourceTemplates", "uriTemplate")
         self._template_matchers = []
+        if self.templates:
+            self._compile_templates()
+        self.version += 1
+        for listener in self._listeners:
+            listener(changed)
+
+    def _compile_templates(self) -> None:
+        # Imported here: the SDK's RFC 6570 matcher loads the whole `mcp` package, which start-up does not need.
+        from mcp.shared.uri_template import InvalidUriTemplate, UriTemplate
+
         for entry in self.templates:
             try:
                 self._template_matchers.append((UriTemplate.parse(entry.original_name), entry))
             except InvalidUriTemplate as exc:
                 log.warning("server '%s': unusable resource template %s: %s", entry.server, entry.original_name, exc)
-        self.version += 1
-        for listener in self._listeners:
-            listener(changed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -305,3 +306,13 @@ def test_status_when_nothing_listens(cli: Cli) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     done = cli("status", "--url", url, code=1)
     assert _error_line(done) == f"error: no gateway is answering at {url} (start one with `switchyard serve`)"
+
+
+def test_serve_on_a_taken_port_fails_with_one_line(cli: Cli) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = cli("serve", "--http", f"127.0.0.1:{port}", code=1)
+    assert f"cannot listen on 127.0.0.1:{port}" in _error_line(done)
+    assert "Traceback" not in done.stderr

@@ -16,11 +16,9 @@ from switchyard.cli.loading import (
     merged_config,
     open_store,
     read_config,
+    run,
 )
 from switchyard.config import Config
-from switchyard.front.http import serve_http
-from switchyard.front.stdio import serve_stdio
-from switchyard.gateway import Gateway
 from switchyard.observability import logging as gateway_logging
 
 
@@ -47,10 +45,13 @@ def serve(
     listen = None
     if http is not None or not stdio:
         listen = _parse_listen(http) if http else (settings.gateway.http.host, settings.gateway.http.port)
-    anyio.run(_serve, settings, registry, stdio, listen)
+    run(_serve, settings, registry, stdio, listen)
 
 
 async def _serve(settings: Config, registry: str | None, stdio: bool, listen: tuple[str, int] | None) -> None:
+    # Imported here, and each front only when served: start-up time is part of every stdio client's launch.
+    from switchyard.gateway import Gateway
+
     store = await open_store(settings, registry)
     try:
         settings = await merged_config(settings, store)
@@ -58,6 +59,8 @@ async def _serve(settings: Config, registry: str | None, stdio: bool, listen: tu
         async with gateway.running(), anyio.create_task_group() as tasks:
             tasks.start_soon(_stop_on_signal, tasks.cancel_scope)
             if listen is not None:
+                from switchyard.front.http import serve_http
+
                 host, port = listen
                 http = settings.gateway.http
                 try:
@@ -75,6 +78,8 @@ async def _serve(settings: Config, registry: str | None, stdio: bool, listen: tu
                     fail(f"cannot listen on {host}:{port}: {exc}")
                 _print_connect_help(settings, host, bound)
             if stdio:
+                from switchyard.front.stdio import serve_stdio
+
                 await serve_stdio(gateway)
                 tasks.cancel_scope.cancel()
     finally:

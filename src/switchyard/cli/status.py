@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import typer
 
 from switchyard.cli.loading import CONFIG_OPTION, JSON_OPTION, fail, print_json, print_table, read_config, say
@@ -54,6 +53,8 @@ def _default_url(config: Path | None) -> str:
 
 
 def _get_readiness(base: str) -> dict[str, Any]:
+    import httpx2  # only this command needs an HTTP client
+
     try:
         address = httpx2.URL(base)
         # A proxy from the environment would not know a gateway on this machine.

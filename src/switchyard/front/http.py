@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
@@ -318,17 +319,20 @@ async def serve_http(
     idle_timeout: float = SESSION_IDLE_TIMEOUT,
     **security: Any,
 ) -> None:
-    """Serve until cancelled; reports the bound port (useful with port 0) through `task_status`."""
+    """Serve until cancelled; reports the bound port (useful with port 0) through `task_status`.
+
+    The socket is bound here, so that a taken port raises OSError at once instead of inside uvicorn.
+    """
     app = create_app(gateway, host=host, **security)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False))
-    serving = asyncio.ensure_future(server.serve())
+    listener = _bind(host, port)
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    serving = asyncio.ensure_future(server.serve(sockets=[listener]))
     try:
         while not server.started:
             if serving.done():
-                serving.result()  # raises why it could not start (e.g. the port is taken)
-                raise OSError(f"could not listen on {host}:{port}")
+                raise OSError(f"could not serve on {host}:{port}: {serving.exception()}")
             await anyio.sleep(0.01)
-        task_status.started(server.servers[0].sockets[0].getsockname()[1])
+        task_status.started(listener.getsockname()[1])
         while not serving.done():
             app.state.mcp.expire_idle(idle_timeout)
             await asyncio.wait([serving], timeout=min(60.0, idle_timeout / 2))
@@ -338,3 +342,18 @@ async def serve_http(
         app.state.mcp.close()
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
             await serving
+        listener.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError:
+        listener.close()
+        raise
+    listener.listen(2048)
+    listener.setblocking(False)
+    return listener

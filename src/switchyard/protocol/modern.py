@@ -12,29 +12,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.shared.inbound import (
-    ERROR_CODE_HTTP_STATUS,
-    MCP_METHOD_HEADER,
-    MCP_NAME_HEADER,
-    MCP_PROTOCOL_VERSION_HEADER,
-    NAME_BEARING_METHODS,
-    InboundLadderRejection,
-    classify_inbound_request,
-    encode_header_value,
-)
-from mcp_types import (
-    CLIENT_CAPABILITIES_META_KEY,
-    CLIENT_INFO_META_KEY,
-    LOG_LEVEL_META_KEY,
-    PROTOCOL_VERSION_META_KEY,
-    SERVER_INFO_META_KEY,
-)
-from mcp_types.methods import CACHEABLE_METHODS
-
 from switchyard.errors import GatewayError
 from switchyard.protocol.versions import MODERN_VERSIONS
 
 ENVELOPE_PREFIX = "io.modelcontextprotocol/"
+# The envelope's keys (mcp_types spells them the same; a unit test checks). The SDK's validation ladder and
+# header helpers are imported where first used: a gateway with no modern peer never loads them.
+PROTOCOL_VERSION_META_KEY = ENVELOPE_PREFIX + "protocolVersion"
+CLIENT_CAPABILITIES_META_KEY = ENVELOPE_PREFIX + "clientCapabilities"
+CLIENT_INFO_META_KEY = ENVELOPE_PREFIX + "clientInfo"
+LOG_LEVEL_META_KEY = ENVELOPE_PREFIX + "logLevel"
+SERVER_INFO_META_KEY = ENVELOPE_PREFIX + "serverInfo"
+# Methods whose results carry `ttlMs`/`cacheScope` (mcp_types.methods.CACHEABLE_METHODS).
+CACHEABLE_METHODS = frozenset(
+    {
+        "server/discover",
+        "tools/list",
+        "prompts/list",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+    }
+)
 # Methods a modern client may not use: the handshake era's session machinery.
 REMOVED_METHODS = frozenset({"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
 
@@ -57,6 +56,8 @@ def is_modern(message: Mapping[str, Any]) -> bool:
 
 def open_envelope(message: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Envelope:
     """Validate a modern request's envelope (and its HTTP headers, when given)."""
+    from mcp.shared.inbound import InboundLadderRejection, classify_inbound_request
+
     route = classify_inbound_request(message, headers=headers, supported_modern_versions=MODERN_VERSIONS)
     if isinstance(route, InboundLadderRejection):
         raise GatewayError.protocol(route.code, route.message, route.data)
@@ -94,6 +95,8 @@ def complete_result(method: str, result: dict[str, Any], server_info: dict[str, 
 
 def http_status(error: Mapping[str, Any]) -> int:
     """The HTTP status a modern response with this JSON-RPC error travels with."""
+    from mcp.shared.inbound import ERROR_CODE_HTTP_STATUS
+
     return ERROR_CODE_HTTP_STATUS.get(error.get("code", 0), 200)
 
 
@@ -122,6 +125,14 @@ def with_envelope(params: dict[str, Any] | None, envelope: dict[str, Any]) -> di
 
 def routing_headers(message: Mapping[str, Any], version: str) -> dict[str, str]:
     """The HTTP headers a modern request must mirror from its body."""
+    from mcp.shared.inbound import (
+        MCP_METHOD_HEADER,
+        MCP_NAME_HEADER,
+        MCP_PROTOCOL_VERSION_HEADER,
+        NAME_BEARING_METHODS,
+        encode_header_value,
+    )
+
     method = message.get("method")
     if not isinstance(method, str) or "id" not in message:
         return {MCP_PROTOCOL_VERSION_HEADER: version}

@@ -1,12 +1,15 @@
-"""Protocol revisions the gateway speaks, and version negotiation for the handshake era."""
+"""Protocol revisions the gateway speaks, and version negotiation for the handshake era.
+
+The values mirror `mcp_types.version` (a unit test keeps them equal); they are spelled out here because
+importing `mcp_types` loads every wire model, which the gateway's start-up does not need.
+"""
 
 from __future__ import annotations
 
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
-
-LEGACY_VERSIONS: tuple[str, ...] = tuple(HANDSHAKE_PROTOCOL_VERSIONS)
-MODERN_VERSIONS: tuple[str, ...] = tuple(MODERN_PROTOCOL_VERSIONS)
+LEGACY_VERSIONS: tuple[str, ...] = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+MODERN_VERSIONS: tuple[str, ...] = ("2026-07-28",)
 LATEST_LEGACY = LEGACY_VERSIONS[-1]
+LATEST_MODERN = MODERN_VERSIONS[-1]
 SUPPORTED_VERSIONS: tuple[str, ...] = LEGACY_VERSIONS + MODERN_VERSIONS
 
 
