@@ -9,8 +9,8 @@ from switchyard.protocol import modern, versions
 
 
 def test_versions_match_the_sdk() -> None:
-    assert versions.LEGACY_VERSIONS == tuple(version.HANDSHAKE_PROTOCOL_VERSIONS)
-    assert versions.MODERN_VERSIONS == tuple(version.MODERN_PROTOCOL_VERSIONS)
+    assert tuple(version.HANDSHAKE_PROTOCOL_VERSIONS) == versions.LEGACY_VERSIONS
+    assert tuple(version.MODERN_PROTOCOL_VERSIONS) == versions.MODERN_VERSIONS
 
 
 def test_envelope_keys_and_cacheable_methods_match_the_sdk() -> None:
@@ -19,4 +19,4 @@ def test_envelope_keys_and_cacheable_methods_match_the_sdk() -> None:
     assert modern.CLIENT_INFO_META_KEY == mcp_types.CLIENT_INFO_META_KEY
     assert modern.LOG_LEVEL_META_KEY == mcp_types.LOG_LEVEL_META_KEY
     assert modern.SERVER_INFO_META_KEY == mcp_types.SERVER_INFO_META_KEY
-    assert modern.CACHEABLE_METHODS == frozenset(methods.CACHEABLE_METHODS)
+    assert frozenset(methods.CACHEABLE_METHODS) == modern.CACHEABLE_METHODS
