@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from switchyard.front.session import Session
 
 log = logging.getLogger("switchyard.gateway")
+REGISTRY_SAVE_LIMIT = 10.0  # seconds a save of discovered definitions may take, even at shutdown
 
 _LIST_CHANGED = {
     "tools": "notifications/tools/list_changed",
@@ -190,19 +191,26 @@ class Gateway:
             await self._registry_wakeup.wait()
             self._registry_wakeup = anyio.Event()
             servers, self._dirty_servers = self._dirty_servers, set()
-            try:
-                for name in servers:
-                    listing = self.backends[name].listing
-                    for kind in KINDS:
-                        key = _DEFINITION_KEY[kind]
-                        definitions = {d[key]: d for d in listing.of(kind) if isinstance(d.get(key), str)}
-                        if definitions or self.backends[name].state == State.UP:
-                            await self.store.save_definitions(name, _REGISTRY_KINDS[kind], definitions)
-                mappings = {
-                    (e.server, kind, e.original_name): e.public_name
-                    for kind, entries in (("tool", self.catalogue.tools), ("prompt", self.catalogue.prompts))
-                    for e in entries
-                }
-                await self.store.save_name_mappings(mappings)
-            except Exception:
-                log.exception("could not save discovered definitions to the registry")
+            # A save cut off mid-transaction leaves the database driver's tasks behind and can hang the
+            # process at exit: let it finish (briefly) even when the gateway is stopping.
+            with anyio.CancelScope(shield=True), anyio.move_on_after(REGISTRY_SAVE_LIMIT):
+                await self._save_discovered(servers)
+
+    async def _save_discovered(self, servers: set[str]) -> None:
+        assert self.store is not None
+        try:
+            for name in servers:
+                listing = self.backends[name].listing
+                for kind in KINDS:
+                    key = _DEFINITION_KEY[kind]
+                    definitions = {d[key]: d for d in listing.of(kind) if isinstance(d.get(key), str)}
+                    if definitions or self.backends[name].state == State.UP:
+                        await self.store.save_definitions(name, _REGISTRY_KINDS[kind], definitions)
+            mappings = {
+                (e.server, kind, e.original_name): e.public_name
+                for kind, entries in (("tool", self.catalogue.tools), ("prompt", self.catalogue.prompts))
+                for e in entries
+            }
+            await self.store.save_name_mappings(mappings)
+        except Exception:
+            log.exception("could not save discovered definitions to the registry")

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import anyio
 import typer
@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from switchyard.config import Config, ConfigError, default_config_path, load_config, server_config_from_dict
-from switchyard.registry import AuditRecord, Store
+from switchyard.registry import Store
 
 if TYPE_CHECKING:
     from switchyard.gateway import Gateway
@@ -137,7 +137,7 @@ async def one_shot_gateway(
     from switchyard.observability import logging as gateway_logging
 
     gateway_logging.configure("error")  # backends' restarts and stderr would drown the command's output
-    gateway = Gateway(config, store=None if store is None else cast(Store, _AuditOnly(store)))
+    gateway = Gateway(config, store=store)
     async with gateway.running():
         await gateway.wait_ready(startup_timeout)
         try:
@@ -148,26 +148,6 @@ async def one_shot_gateway(
                     await gateway.audit.flush()
                 except Exception as exc:  # the gateway's writer tries once more as it stops
                     warn(f"could not write the audit log yet: {exc}")
-
-
-class _AuditOnly:
-    """The registry as a one-shot gateway gets it: calls are audited, discovered definitions are not saved.
-
-    Saving them is `switchyard serve`'s job; and the gateway cancels that background write mid-transaction
-    when it stops, which can leave an aiosqlite connection closing forever and hang the command at exit.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
-        await self._store.append_audit(records)
-
-    async def save_definitions(self, *args: Any) -> None:
-        return None
-
-    async def save_name_mappings(self, *args: Any) -> None:
-        return None
 
 
 def startup_problems(gateway: Gateway) -> dict[str, str]:
