@@ -15,7 +15,7 @@ import anyio
 from switchyard.catalogue import KINDS, Catalogue, Entry, NamingPolicy
 from switchyard.config import Config
 from switchyard.errors import GatewayError, Reason
-from switchyard.pipeline import build_chain
+from switchyard.pipeline import Requester, build_chain
 from switchyard.pipeline.allowlist import Allowlist
 from switchyard.pipeline.audit import Audit
 from switchyard.protocol.jsonrpc import Message
@@ -72,6 +72,7 @@ class Gateway:
         self.handle_call = build_chain([Audit(self.audit.submit), self.allowlist], self.router.forward)
         self.sessions: set[Session] = set()
         self._ready = not self.backends
+        self.unattributed_notifications = 0  # backend notifications no single client could be given
         self._dirty_servers: set[str] = set()
         self._registry_wakeup = anyio.Event()
         self.catalogue.on_change(self._announce)
@@ -161,27 +162,42 @@ class Gateway:
             for method in methods:
                 session.notify({"jsonrpc": "2.0", "method": method})
 
-    def _backend_notification(self, backend: Backend, message: Message) -> None:
+    def _backend_notification(self, backend: Backend, message: Message, requesters: list[Requester]) -> None:
+        """Deliver what a backend sent on its shared session to the one client it can belong to.
+
+        Updates go to the URI's subscribers. Anything else (logs, above all) goes to the client whose requests
+        are in flight on that backend; with none in flight it is unsolicited and goes to every session; with
+        several clients in flight it cannot be attributed over a shared session, and is dropped rather than
+        shown to the wrong client.
+        """
         method = message["method"]
         if method == "notifications/resources/updated":
             uri = (message.get("params") or {}).get("uri")
             for session in list(self.router.subscribers.get(uri, ())):
                 session.notify(message)
             return
-        for session in list(self.sessions):
-            session.notify(message)
+        if not requesters:
+            for session in list(self.sessions):
+                session.notify(message)
+            return
+        if len({r.session for r in requesters}) == 1:
+            requester = requesters[-1]
+            if method != "notifications/message" or _wants_log(requester, message):
+                requester.related(message)
+            return
+        self.unattributed_notifications += 1
 
-    async def _backend_request(self, backend: Backend, message: Message, owners: list[Any]) -> dict[str, Any]:
+    async def _backend_request(self, backend: Backend, message: Message, requesters: list[Requester]) -> dict[str, Any]:
         """A backend asks its client something (sampling, elicitation, roots): find which client."""
-        sessions = {owner[0] for owner in owners}
+        sessions = {r.session for r in requesters}
         if len(sessions) != 1:
             raise GatewayError(
                 Reason.METHOD_NOT_FOUND,
                 f"{message['method']} cannot be attributed to one client on the shared session "
                 f"({len(sessions)} clients have requests in flight)",
             )
-        session, outbound = owners[-1]
-        return await session.ask(message["method"], message.get("params"), outbound)
+        requester = requesters[-1]
+        return await requester.session.ask(message["method"], message.get("params"), requester.related)  # type: ignore[no-any-return]
 
     # -- durable state, off the hot path -------------------------------------------------------------------
 
@@ -214,3 +230,15 @@ class Gateway:
             await self.store.save_name_mappings(mappings)
         except Exception:
             log.exception("could not save discovered definitions to the registry")
+
+
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+def _wants_log(requester: Requester, message: Message) -> bool:
+    level = (message.get("params") or {}).get("level")
+    if requester.log_level is None:
+        return False
+    if level not in LOG_LEVELS or requester.log_level not in LOG_LEVELS:
+        return True
+    return LOG_LEVELS.index(level) >= LOG_LEVELS.index(requester.log_level)

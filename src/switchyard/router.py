@@ -76,16 +76,19 @@ class Router:
                 params = {**params, "ref": {**params["ref"], "name": target.original_name}}
             elif target.kind != "resource":
                 params = {**params, "name": target.original_name}
+        requester = call.requester
         return await self._backends[target.server].request(
             call.method,
             params,
-            owner=call.attributes.get("owner"),
-            on_progress=call.attributes.get("on_progress"),
+            owner=requester,
+            on_progress=requester.related if requester is not None else None,
+            client_capabilities=requester.capabilities if requester is not None else None,
+            log_level=requester.log_level if requester is not None else None,
         )
 
     def _needs_upstream(self, call: Call) -> bool:
         """Record the (un)subscription; True when the backend must hear of it (first in, last out)."""
-        subscriber = (call.attributes.get("owner") or (None,))[0]
+        subscriber = call.requester.session if call.requester is not None else None
         uri = call.target.public_name
         if call.method == "resources/subscribe":
             others = self.subscribers.setdefault(uri, set())

@@ -51,7 +51,7 @@ async def _open_session(http: httpx2.AsyncClient, url: str) -> str:
 
 
 def _sse_messages(body: bytes) -> list[dict[str, Any]]:
-    return [orjson.loads(line[5:]) for line in body.splitlines() if line.startswith(b"data:")]
+    return [orjson.loads(line[5:]) for line in body.splitlines() if line.startswith(b"data:") and line[5:].strip()]
 
 
 async def test_sessions_are_random_required_and_end_with_delete(url: str) -> None:
@@ -170,3 +170,26 @@ async def test_oversized_bodies_are_refused_and_idle_sessions_expire() -> None:
             await anyio.sleep(1.5)
             assert (await http.post(url, json=ping, headers=headers)).status_code == 404
             assert gateway.sessions == set()
+
+
+async def test_a_dropped_sse_response_resumes_with_last_event_id(url: str) -> None:
+    async with httpx2.AsyncClient() as http:
+        session = await _open_session(http, url)
+        headers = {**ACCEPT, "Mcp-Session-Id": session}
+        call = {"name": "srv__progress", "arguments": {"steps": 3, "interval": 0.3}, "_meta": {"progressToken": 7}}
+        body = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": call}
+        last_id = None
+        async with http.stream("POST", url, json=body, headers=headers) as response:
+            lines = response.aiter_lines()
+            async for line in lines:
+                if line.startswith("retry:"):
+                    assert int(line[6:]) > 0
+                if line.startswith("id:"):
+                    last_id = line[3:].strip()
+                if line.startswith("data:") and line[5:].strip():
+                    break  # got the first progress event: drop the connection
+        assert last_id is not None and last_id.endswith("/1")
+        resumed = await http.get(url, headers={**headers, "Accept": "text/event-stream", "Last-Event-ID": last_id})
+        messages = _sse_messages(resumed.content)
+        assert [m["params"]["progress"] for m in messages if m.get("method") == "notifications/progress"] == [2, 3]
+        assert messages[-1]["id"] == 9 and "result" in messages[-1]

@@ -6,7 +6,7 @@ import pytest
 
 from switchyard.catalogue import Catalogue, Listing, NamingPolicy
 from switchyard.errors import GatewayError
-from switchyard.pipeline import Call, Client
+from switchyard.pipeline import Call, Client, Requester
 from switchyard.router import Router
 
 
@@ -91,7 +91,7 @@ async def test_a_shared_subscription_is_made_once_and_dropped_by_the_last_client
     async def send(method: str, who: object) -> None:
         params = {"uri": "note://1"}
         target = router.target(method, params)
-        await router.forward(Call(method, params, Client("t", "t"), 1, target, {"owner": (who, None)}))
+        await router.forward(Call(method, params, Client("t", "t"), 1, target, Requester(who, print, {}, None)))
 
     await send("resources/subscribe", alice)
     await send("resources/subscribe", bob)

@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from switchyard.errors import GatewayError, Reason
+from switchyard.front.replay import ReplayableStream, StreamArchive, sse_event
 from switchyard.front.session import Session
 from switchyard.gateway import Gateway
 from switchyard.pipeline import Client
@@ -46,7 +47,6 @@ UNSOLICITED_BUFFER = 1000
 SESSION_IDLE_TIMEOUT = 30 * 60.0  # a session nobody used for this long is closed (clients often never DELETE)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 _SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
-_DONE = object()
 
 
 class HttpSession:
@@ -58,6 +58,7 @@ class HttpSession:
         self.wakeup = asyncio.Event()
         self.session = Session(gateway, Client("anonymous", "http", session_id), self._push)
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.archive = StreamArchive()
         self.streams = 0  # open GET streams
         self.last_used = time.monotonic()
 
@@ -122,7 +123,7 @@ class McpEndpoint:
             message = jsonrpc.validate(jsonrpc.decode(await request.body()))
         except GatewayError as exc:
             return JSONResponse(jsonrpc.error(None, exc.to_jsonrpc()), status_code=400)
-        if modern.is_modern(message):
+        if modern.is_modern(message) or modern.claims_modern(request.headers):
             return await self._stateless(request, message, accept)
         version = request.headers.get(VERSION_HEADER)
         if version is not None and version not in LEGACY_VERSIONS:
@@ -149,6 +150,7 @@ class McpEndpoint:
             streaming="text/event-stream" in accept,
             tasks=found.tasks,
             fallback=found._push,
+            archive=found.archive,
         )
 
     async def _stateless(self, request: Request, message: Message, accept: str) -> Response:
@@ -176,32 +178,32 @@ class McpEndpoint:
         headers: Any = None,
         status: Callable[[Message], int] = lambda _: 200,
         on_finish: Callable[[], None] | None = None,
+        archive: StreamArchive | None = None,
     ) -> Response:
         """Answer a request as JSON, or as an SSE stream once something related must go first.
 
         Related messages go on the stream when the client accepts one, else to `fallback` (the session's GET
-        stream), else nowhere.
+        stream), else nowhere. With an `archive` the stream is resumable (2025-11-25 sessions).
         """
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        related = queue.put_nowait if streaming else (fallback or (lambda _: None))
+        stream = ReplayableStream()
+        related = stream.append if streaming else (fallback or (lambda _: None))
         task = asyncio.ensure_future(session.handle(message, related, headers))
         running = tasks if tasks is not None else set()
         running.add(task)
-        task.add_done_callback(lambda t: (running.discard(t), queue.put_nowait(_DONE)))
-        first = await queue.get()
-        if first is _DONE:
+        task.add_done_callback(lambda t: (running.discard(t), stream.finish(_final(t, message))))
+        await stream.changed()
+        if stream.done and stream.messages == 1:  # nothing came before the answer: plain JSON
             if on_finish is not None:
                 on_finish()
             final = _final(task, message)
             return _json(final, status=status(final["error"]) if "error" in final else 200)
+        if archive is not None:
+            archive.add(stream)
 
         async def events() -> AsyncIterator[bytes]:
             try:
-                item = first
-                while item is not _DONE:
-                    yield _sse(item)
-                    item = await queue.get()
-                yield _sse(_final(task, message))
+                async for event in stream.follow(prime=archive is not None):
+                    yield event
             finally:
                 if on_finish is not None:
                     on_finish()
@@ -214,6 +216,10 @@ class McpEndpoint:
         found = self._session(request)
         if isinstance(found, Response):
             return found
+        resumed = found.archive.resume(request.headers.get("last-event-id", ""))
+        if resumed is not None:
+            stream, after = resumed
+            return StreamingResponse(stream.follow(after), media_type="text/event-stream", headers=_SSE_HEADERS)
 
         async def events() -> AsyncIterator[bytes]:
             found.streams += 1
@@ -221,7 +227,7 @@ class McpEndpoint:
                 yield b": stream open\n\n"
                 while found.id in self.sessions:
                     while found.unsolicited:
-                        yield _sse(found.unsolicited.popleft())
+                        yield sse_event(found.unsolicited.popleft())
                     found.wakeup.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(found.wakeup.wait(), 15)
@@ -261,10 +267,6 @@ def _final(task: asyncio.Task[Message | None], message: Message) -> Message:
     return task.result() or jsonrpc.error(
         message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc()
     )
-
-
-def _sse(message: Message) -> bytes:
-    return b"event: message\ndata: " + jsonrpc.encode(message) + b"\n\n"
 
 
 def _json(message: Message | None, headers: dict[str, str] | None = None, status: int = 200) -> Response:

@@ -8,6 +8,7 @@ the `related` channel of the request they belong to (progress, and backend reque
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from collections.abc import Callable, Mapping
@@ -16,8 +17,8 @@ from typing import Any
 import anyio
 
 from switchyard.errors import BackendError, GatewayError, Reason
-from switchyard.gateway import Gateway
-from switchyard.pipeline import Call, Client
+from switchyard.gateway import LOG_LEVELS, Gateway
+from switchyard.pipeline import Call, Client, Requester
 from switchyard.protocol import jsonrpc, modern
 from switchyard.protocol.jsonrpc import Message, RequestId
 from switchyard.protocol.modern import Envelope
@@ -31,7 +32,8 @@ log = logging.getLogger("switchyard.session")
 
 STARTUP_WAIT = 30.0  # how long `initialize` waits for backends still starting
 ASK_TIMEOUT = 600.0  # how long a backend's request to the client (e.g. elicitation) may wait for a human
-LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+DEFAULT_LOG_LEVEL = "info"  # what a handshake-era client gets before it sets a level
+MAX_INPUT_ROUNDS = 10  # rounds of input a backend may ask for in one call
 _CAPABILITY_FOR = {
     "sampling/createMessage": "sampling",
     "elicitation/create": "elicitation",
@@ -126,8 +128,10 @@ class Session:
         if task is not None:
             self._inflight[request_id] = task
         try:
-            if modern.is_modern(message):
+            if modern.is_modern(message) or (headers is not None and modern.claims_modern(headers)):
                 envelope = modern.open_envelope(message, headers)
+                if headers is not None and method == "tools/call":
+                    self._check_param_headers(params, headers)
                 params = modern.strip_envelope(params)
                 if method in modern.REMOVED_METHODS:
                     raise GatewayError(Reason.METHOD_NOT_FOUND, f"Method not found: {method} (removed in 2026-07-28)")
@@ -150,6 +154,13 @@ class Session:
         finally:
             self._inflight.pop(request_id, None)
             self._cancelled.discard(request_id)
+
+    def _check_param_headers(self, params: dict[str, Any], headers: Mapping[str, str]) -> None:
+        """`Mcp-Param-*` headers must agree with the arguments they mirror (the tool's `x-mcp-header`s)."""
+        entry = self.gateway.catalogue.tool(params.get("name", ""))
+        arguments = params.get("arguments")
+        if entry is not None and isinstance(arguments, dict):
+            modern.check_param_headers(entry.definition.get("inputSchema"), arguments, headers)
 
     def _resolve_ask(self, message: Message) -> None:
         future = self._asks.get(str(message.get("id")))
@@ -177,15 +188,16 @@ class Session:
         gateway = self.gateway
         await gateway.wait_ready(STARTUP_WAIT)
         if method in ROUTED:
-            call = Call(
-                method,
-                params,
-                self.client,
-                request_id,
-                gateway.router.target(method, params),
-                {"owner": (self, related), "on_progress": related},
-            )
-            return await gateway.handle_call(call)
+            if envelope is not None:
+                requester = Requester(self, related, envelope.client_capabilities, envelope.log_level)
+            else:
+                level = LOG_LEVELS[self.log_level] if self.log_level is not None else DEFAULT_LOG_LEVEL
+                requester = Requester(self, related, self.client_capabilities, level)
+            call = Call(method, params, self.client, request_id, gateway.router.target(method, params), requester)
+            result = await gateway.handle_call(call)
+            if envelope is None:
+                result = await self._drive_input_required(call, result)
+            return result
         if method in LISTS:
             return gateway.router.list_page(method, params, gateway.visible)
         if method == "ping":
@@ -197,6 +209,29 @@ class Session:
         if method == "server/discover":
             return self._discover()
         raise GatewayError(Reason.METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    async def _drive_input_required(self, call: Call, result: dict[str, Any]) -> dict[str, Any]:
+        """A 2026-07-28 backend asks for input in its result; a handshake-era client is asked with real
+        requests, and the call is retried with the answers until the backend completes it."""
+        rounds = 0
+        while result.get("resultType") == "input_required":
+            rounds += 1
+            if rounds > MAX_INPUT_ROUNDS:
+                raise GatewayError(Reason.INTERNAL, f"The backend asked for input more than {MAX_INPUT_ROUNDS} times")
+            assert call.requester is not None
+            requests = result.get("inputRequests") or {}
+            responses = {
+                key: await self.ask(request.get("method", ""), request.get("params"), call.requester.related)
+                for key, request in requests.items()
+                if isinstance(request, dict)
+            }
+            params = {k: v for k, v in call.params.items() if k not in ("inputResponses", "requestState")}
+            params["inputResponses"] = responses
+            if "requestState" in result:
+                params["requestState"] = result["requestState"]
+            call = dataclasses.replace(call, params=params)
+            result = await self.gateway.handle_call(call)
+        return {k: v for k, v in result.items() if k != "resultType"}
 
     def _discover(self) -> dict[str, Any]:
         result: dict[str, Any] = {

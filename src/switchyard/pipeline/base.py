@@ -32,6 +32,16 @@ class Target:
     original_name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who waits on a forwarded request, so that what a backend sends during it reaches only them."""
+
+    session: Any  # the front's Session
+    related: Callable[[dict[str, Any]], None]  # sends on the request's own channel
+    capabilities: dict[str, Any]  # what the client declared (handshake, or this request's envelope)
+    log_level: str | None  # the most verbose log level it wants; None = no logs
+
+
 @dataclass(slots=True)
 class Call:
     method: str
@@ -39,6 +49,7 @@ class Call:
     client: Client
     request_id: RequestId | None
     target: Target
+    requester: Requester | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
 
 

@@ -54,6 +54,21 @@ def is_modern(message: Mapping[str, Any]) -> bool:
     return isinstance(meta, dict) and PROTOCOL_VERSION_META_KEY in meta
 
 
+def claims_modern(headers: Mapping[str, str]) -> bool:
+    """An HTTP request that says it is 2026-07-28 is judged as one, even when its body lacks the envelope."""
+    if headers.get("mcp-protocol-version") in MODERN_VERSIONS:
+        return True
+    return headers.get("mcp-method", "initialize") not in ("initialize", "notifications/initialized")
+
+
+def check_param_headers(input_schema: Any, arguments: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+    from mcp.shared.inbound import validate_mcp_param_headers
+
+    rejection = validate_mcp_param_headers(input_schema, arguments, headers)
+    if rejection is not None:
+        raise GatewayError.protocol(rejection.code, rejection.message, rejection.data)
+
+
 def open_envelope(message: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Envelope:
     """Validate a modern request's envelope (and its HTTP headers, when given)."""
     from mcp.shared.inbound import InboundLadderRejection, classify_inbound_request
@@ -114,6 +129,16 @@ def envelope_meta(version: str, capabilities: dict[str, Any], client_info: dict[
         CLIENT_CAPABILITIES_META_KEY: capabilities,
         CLIENT_INFO_META_KEY: client_info,
     }
+
+
+def client_context(capabilities: dict[str, Any] | None, log_level: str | None) -> dict[str, Any]:
+    """The envelope keys that speak for the requesting client rather than the gateway."""
+    context: dict[str, Any] = {}
+    if capabilities is not None:
+        context[CLIENT_CAPABILITIES_META_KEY] = capabilities
+    if log_level is not None:
+        context[LOG_LEVEL_META_KEY] = log_level
+    return context
 
 
 def with_envelope(params: dict[str, Any] | None, envelope: dict[str, Any]) -> dict[str, Any]:

@@ -69,7 +69,12 @@ class AuditWriter:
             self._wakeup.set()
 
     async def run(self) -> None:
-        """Flush every `flush_interval` or once `max_batch` records wait; flush again when cancelled."""
+        """Write one batch every `flush_interval`, or as soon as `max_batch` records wait; drain when cancelled.
+
+        Each wake-up writes at most one batch (one transaction) and then waits again: records that arrive
+        while it is written wait for the next wake-up instead of each trickle getting a transaction of its
+        own. A backlog of `max_batch` or more is written batch after batch without waiting.
+        """
         if self._store is None:
             return
         backoff = 0.0
@@ -80,7 +85,7 @@ class AuditWriter:
                     with anyio.move_on_after(self._flush_interval):
                         await self._wakeup.wait()
                 try:
-                    await self.flush()
+                    await self._write_batch()
                 except Exception:
                     backoff = min(max(backoff * 2, self._flush_interval), _MAX_BACKOFF)
                     log.exception("audit write failed; %d kept, retry in %.1fs", self.pending, backoff)
@@ -98,20 +103,31 @@ class AuditWriter:
                 log.error("final audit write timed out; %d records lost", self.pending)
 
     async def flush(self) -> None:
-        """Write everything queued now, in batches of at most `max_batch`."""
+        """Write everything queued now (including what arrives meanwhile), in batches of at most `max_batch`."""
+        while self._queue:
+            await self._write_batch()
+
+    async def _write_batch(self) -> None:
+        """Write the oldest `max_batch` queued records in one `append_audit`; on failure they go back in front."""
         if self._store is None:
             return
         if self._lock is None:
             self._lock = anyio.Lock()
         async with self._lock:
             queue = self._queue
-            while queue:
-                batch = [queue.popleft() for _ in range(min(self._max_batch, len(queue)))]
-                try:
-                    await self._store.append_audit(batch)
-                except BaseException:
-                    self._requeue(batch)
-                    raise
+            if not queue:
+                return
+            if len(queue) <= self._max_batch:
+                batch = list(queue)
+                queue.clear()
+            else:
+                popleft = queue.popleft
+                batch = [popleft() for _ in range(self._max_batch)]
+            try:
+                await self._store.append_audit(batch)
+            except BaseException:
+                self._requeue(batch)
+                raise
 
     def _requeue(self, batch: list[AuditRecord]) -> None:
         """Put an unwritten batch back in front, dropping its oldest records if the queue filled meanwhile."""

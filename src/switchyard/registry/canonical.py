@@ -5,14 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from switchyard.registry.records import AuditRecord
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# What the encoder above writes a str as (the C function when available).
+_encode_str = encode_basestring
+
 
 def canonical_json(value: Any) -> bytes:
     """Serialise `value` with sorted keys and compact separators, so equal content gives equal bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def content_hash(value: Any) -> str:
@@ -26,17 +31,36 @@ def as_utc(ts: datetime) -> datetime:
 
 
 def audit_hash(prev_hash: str | None, record: AuditRecord) -> str:
-    """Link of the audit hash chain: sha256(prev_hash + canonical record)."""
-    body = {
-        "ts": as_utc(record.ts).isoformat(),
-        "request_id": record.request_id,
-        "principal": record.principal,
-        "transport": record.transport,
-        "method": record.method,
-        "server": record.server,
-        "tool": record.tool,
-        "decision": record.decision,
-        "reason": record.reason,
-        "duration_ms": None if record.duration_ms is None else float(record.duration_ms),
-    }
-    return hashlib.sha256((prev_hash or "").encode() + canonical_json(body)).hexdigest()
+    """Link of the audit hash chain: sha256(prev_hash + canonical record).
+
+    The canonical record is `canonical_json` of the record's fields (ts as UTC ISO 8601, duration_ms as a float),
+    written out directly in sorted key order: the same bytes, several times faster (this runs once per audited call).
+    """
+    duration = record.duration_ms
+    body = (
+        f'{{"decision":{_json(record.decision)},'
+        f'"duration_ms":{"null" if duration is None else _json_float(float(duration))},'
+        f'"method":{_json(record.method)},'
+        f'"principal":{_json(record.principal)},'
+        f'"reason":{_json(record.reason)},'
+        f'"request_id":{_json(record.request_id)},'
+        f'"server":{_json(record.server)},'
+        f'"tool":{_json(record.tool)},'
+        f'"transport":{_json(record.transport)},'
+        f'"ts":{_json(as_utc(record.ts).isoformat())}}}'
+    )
+    return hashlib.sha256(f"{prev_hash or ''}{body}".encode()).hexdigest()
+
+
+def _json(value: Any) -> str:
+    """`value` as `canonical_json` writes it (as text)."""
+    if type(value) is str:
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    return _ENCODER.encode(value)
+
+
+def _json_float(value: float) -> str:
+    # json writes finite floats with repr(), and NaN/Infinity by name.
+    return repr(value) if value - value == 0.0 else _ENCODER.encode(value)

@@ -10,7 +10,6 @@ from typing import Any
 
 import anyio
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from switchyard.registry import models
@@ -71,7 +70,14 @@ class Store:
 
     def _insert(self, table: sa.Table) -> Any:
         """INSERT with ON CONFLICT support for the dialect in use."""
-        return (postgresql if self._engine.dialect.name == "postgresql" else sqlite).insert(table)
+        # Imported here: the engine has already loaded its own dialect, and only that one is needed.
+        if self._engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
 
     # -- audit -----------------------------------------------------------------------------------
 
@@ -86,9 +92,10 @@ class Store:
                 await connection.execute(sa.text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
             prev = await connection.scalar(sa.select(table.c.hash).order_by(table.c.id.desc()).limit(1))
             rows = []
+            add = rows.append
             for record in records:
                 digest = audit_hash(prev, record)
-                rows.append(
+                add(
                     {
                         "ts": record.ts,
                         "request_id": record.request_id,

@@ -62,7 +62,7 @@ class State(enum.StrEnum):
 
 
 ListingHandler = Callable[["Backend"], None]
-NotificationHandler = Callable[["Backend", Message], None]
+NotificationHandler = Callable[["Backend", Message, list[Any]], None]
 RequestHandler = Callable[["Backend", Message, list[Any]], Awaitable[dict[str, Any]]]
 
 
@@ -96,6 +96,8 @@ class Backend:
         self.capabilities: dict[str, Any] = {}
         self.instructions: str | None = None
         self.envelope: dict[str, Any] | None = None  # what every request carries to a 2026-07-28 backend
+        self._resource_subscriptions: set[str] = set()  # URIs a modern backend is asked to report updates of
+        self._relisten = anyio.Event()
         self.listing = Listing()
         self.first_attempt_done = anyio.Event()
         self._up = anyio.Event()
@@ -206,8 +208,12 @@ class Backend:
         return True
 
     async def _listen(self, connection: Connection) -> None:
-        """A modern backend tells of list changes only on a `subscriptions/listen` stream."""
-        wanted = {
+        """A modern backend tells of list changes and resource updates only on a `subscriptions/listen` stream.
+
+        The stream is re-opened whenever the set of subscribed resources changes.
+        """
+        log = logging.getLogger(f"switchyard.backend.{self.name}")
+        flags = {
             flag: True
             for kind, flag in (
                 ("tools", "toolsListChanged"),
@@ -216,15 +222,54 @@ class Backend:
             )
             if (self.capabilities.get(kind) or {}).get("listChanged")
         }
-        if not wanted:
-            return
-        try:
-            await connection.request("subscriptions/listen", self._enveloped({"notifications": wanted}), timeout=None)
-        except (BackendError, GatewayError) as exc:
-            logging.getLogger(f"switchyard.backend.{self.name}").info("subscriptions/listen ended: %s", exc)
+        while True:
+            self._relisten = anyio.Event()
+            wanted: dict[str, Any] = dict(flags)
+            if self._resource_subscriptions:
+                wanted["resourceSubscriptions"] = sorted(self._resource_subscriptions)
+            if wanted:
+                async with anyio.create_task_group() as listening:
 
-    def _enveloped(self, params: dict[str, Any] | None) -> dict[str, Any] | None:
-        return modern.with_envelope(params, self.envelope) if self.envelope is not None else params
+                    async def hold_open(notifications: dict[str, Any] = wanted) -> None:
+                        try:
+                            await connection.request(
+                                "subscriptions/listen", self._enveloped({"notifications": notifications}), timeout=None
+                            )
+                        except (BackendError, GatewayError) as exc:
+                            log.info("subscriptions/listen ended: %s", exc)
+
+                    listening.start_soon(hold_open)
+                    await self._relisten.wait()
+                    listening.cancel_scope.cancel()
+            else:
+                await self._relisten.wait()
+            if connection.closed:
+                return
+
+    def _subscribe_modern(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        """`resources/(un)subscribe` from a handshake-era client, as a change to the listen stream."""
+        uri = (params or {}).get("uri")
+        if not isinstance(uri, str):
+            raise GatewayError(Reason.INVALID_PARAMS, 'Invalid params: "uri" must be a string')
+        if method == "resources/subscribe":
+            self._resource_subscriptions.add(uri)
+        else:
+            self._resource_subscriptions.discard(uri)
+        self._relisten.set()
+        return {}
+
+    def _enveloped(
+        self,
+        params: dict[str, Any] | None,
+        client_capabilities: dict[str, Any] | None = None,
+        log_level: str | None = None,
+    ) -> dict[str, Any] | None:
+        if self.envelope is None:
+            return params
+        envelope = self.envelope
+        if client_capabilities is not None or log_level is not None:
+            envelope = {**envelope, **modern.client_context(client_capabilities, log_level)}
+        return modern.with_envelope(params, envelope)
 
     async def _initialize(self, connection: Connection) -> None:
         self.envelope = None
@@ -281,7 +326,7 @@ class Backend:
             return
         self._on_listing(self)
 
-    def _handle_notification(self, message: Message) -> None:
+    def _handle_notification(self, message: Message, owners: list[Any]) -> None:
         if message["method"] == "notifications/subscriptions/acknowledged":
             return
         kinds = _KIND_OF_LIST_CHANGED.get(message["method"])
@@ -289,7 +334,7 @@ class Backend:
             if self._tasks is not None:
                 self._tasks.start_soon(self._relist, kinds)
             return
-        self._on_notification(self, message)
+        self._on_notification(self, message, owners)
 
     # -- traffic -------------------------------------------------------------------------------------------
 
@@ -301,12 +346,22 @@ class Backend:
         owner: Any = None,
         on_progress: ProgressHandler | None = None,
         timeout: float | None = None,
+        client_capabilities: dict[str, Any] | None = None,
+        log_level: str | None = None,
     ) -> dict[str, Any]:
+        """Send a request; to a 2026-07-28 backend it carries the requesting client's capabilities and log
+        level (never more than that client declared), else the gateway's own."""
         connection = self._connection
         if connection is None:
             connection = await self._wait_until_up()
+        if self.envelope is not None and method in ("resources/subscribe", "resources/unsubscribe"):
+            return self._subscribe_modern(method, params)
         return await connection.request(
-            method, self._enveloped(params), timeout=timeout or self.timeout, owner=owner, on_progress=on_progress
+            method,
+            self._enveloped(params, client_capabilities, log_level),
+            timeout=timeout or self.timeout,
+            owner=owner,
+            on_progress=on_progress,
         )
 
     async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:

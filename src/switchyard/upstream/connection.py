@@ -21,7 +21,7 @@ from switchyard.protocol import jsonrpc
 from switchyard.protocol.jsonrpc import Message, RequestId
 from switchyard.upstream.transports import MessageStream
 
-NotificationHandler = Callable[[Message], None]
+NotificationHandler = Callable[[Message, list[Any]], None]
 ProgressHandler = Callable[[Message], None]
 RequestHandler = Callable[[Message, list[Any]], Awaitable[dict[str, Any]]]
 
@@ -185,7 +185,7 @@ class Connection:
                 handler, original = route
                 handler(jsonrpc.notification(message["method"], {**params, "progressToken": original}))
                 return
-        self._on_notification(message)
+        self._on_notification(message, self.owners())
 
     async def _answer(self, message: Message) -> None:
         """Answer a backend-to-client request (ping locally; the rest through the session that owns it)."""

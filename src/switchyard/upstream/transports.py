@@ -1,8 +1,9 @@
 """Message streams to one backend: stdio subprocess, Streamable HTTP, legacy HTTP+SSE.
 
 A transport is an async context manager yielding a `MessageStream`: `send()` one JSON-RPC message (a dict),
-iterate to receive them. stdio is framed here as raw newline-delimited JSON (the hot path: no models);
-the HTTP transports reuse the official SDK's clients and convert at the edge.
+iterate to receive them. stdio is framed here as raw newline-delimited JSON and Streamable HTTP relays raw
+JSON bodies and SSE events (`http_transport`): the hot path never builds models. Only the rarely used legacy
+HTTP+SSE transport reuses the official SDK's client and converts at the edge.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import anyio
-import httpx2
 import orjson
 from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.message import ClientMessageMetadata, SessionMessage
 from mcp_types.jsonrpc import jsonrpc_message_adapter
 
@@ -28,6 +27,7 @@ from switchyard.protocol import modern
 from switchyard.protocol.jsonrpc import Message, encode
 from switchyard.protocol.versions import MODERN_VERSIONS
 from switchyard.upstream import process
+from switchyard.upstream.http_transport import open_streamable_http
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 STDERR_TAIL_LINES = 20
@@ -148,21 +148,6 @@ class SdkStream:
 
     def exit_reason(self) -> str:
         return f"connection closed: {self._error}" if self._error else "connection closed"
-
-
-def _http_client(config: ServerConfig) -> httpx2.AsyncClient:
-    timeout = config.timeout or 60.0
-    return httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(timeout, read=max(timeout, 300.0)))
-
-
-@asynccontextmanager
-async def open_streamable_http(config: ServerConfig) -> AsyncIterator[MessageStream]:
-    assert config.url is not None
-    async with (
-        _http_client(config) as client,
-        streamable_http_client(config.url, http_client=client) as (read, write),
-    ):
-        yield SdkStream(config.name, read, write)
 
 
 @asynccontextmanager
