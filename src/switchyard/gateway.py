@@ -24,6 +24,7 @@ from switchyard.router import Router
 from switchyard.upstream.backend import Backend, State
 
 if TYPE_CHECKING:
+    from switchyard.front.listen import ListenStream
     from switchyard.front.session import Session
 
 log = logging.getLogger("switchyard.gateway")
@@ -71,6 +72,7 @@ class Gateway:
         self.router = Router(self.catalogue, self.backends, page_size=settings.page_size)
         self.handle_call = build_chain([Audit(self.audit.submit), self.allowlist], self.router.forward)
         self.sessions: set[Session] = set()
+        self.listen_streams: set[ListenStream] = set()  # 2026-07-28 clients' subscriptions/listen requests
         self._ready = not self.backends
         self.unattributed_notifications = 0  # backend notifications no single client could be given
         self._dirty_servers: set[str] = set()
@@ -109,12 +111,9 @@ class Gateway:
         tool = entry.original_name if entry.kind == "tools" else None
         return self.allowlist.visible(entry.server, tool, entry.public_name if tool else None)
 
-    def capabilities(self, *, modern: bool = False) -> dict[str, Any]:
-        """Advertise only what some backend really offers.
-
-        A modern (2026-07-28) client learns of changes only through `subscriptions/listen`; until the gateway
-        serves it, `listChanged` and `subscribe` are not advertised to such clients.
-        """
+    def capabilities(self) -> dict[str, Any]:
+        """Advertise only what some backend really offers (list changes: the gateway itself reports them, for
+        handshake-era clients as notifications, for 2026-07-28 clients on `subscriptions/listen`)."""
         caps: dict[str, Any] = {}
         backend_caps = [b.capabilities for b in self.backends.values() if b.state == State.UP]
         if any("tools" in c for c in backend_caps):
@@ -128,10 +127,6 @@ class Gateway:
             caps["completions"] = {}
         if any("logging" in c for c in backend_caps):
             caps["logging"] = {}
-        if modern:
-            for kind in ("tools", "prompts", "resources"):
-                if kind in caps:
-                    caps[kind] = {}
         return caps
 
     def instructions(self) -> str | None:
@@ -157,6 +152,8 @@ class Gateway:
         self._registry_wakeup.set()
 
     def _announce(self, kinds: set[str]) -> None:
+        for stream in list(self.listen_streams):
+            stream.on_catalogue_change(kinds)
         methods = sorted({_LIST_CHANGED[k] for k in kinds})
         for session in list(self.sessions):
             for method in methods:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -142,3 +143,24 @@ async def test_each_backend_is_spoken_to_in_the_era_it_negotiates() -> None:
     pinned = make_config({"time": stdio_server(time_server_argv(), protocol="legacy")})
     async with running_gateway(pinned) as gateway:
         assert gateway.backends["time"].protocol_version == "2025-11-25"
+
+
+@pytest.mark.parametrize("front", ["http", "stdio"])
+async def test_a_modern_client_hears_list_changes_on_subscriptions_listen(front: str, tmp_path: Path) -> None:
+    async def exercise(client: Client) -> None:
+        async with client.listen(tools_list_changed=True, prompts_list_changed=True) as subscription:
+            assert subscription.honored.tools_list_changed is True
+            await client.call_tool("legacy__change_tools", {})
+            with anyio.fail_after(10):
+                async for _event in subscription:
+                    break
+        assert "legacy__dynamic_tool" in [t.name for t in (await client.list_tools()).tools]
+
+    if front == "http":
+        async with running_gateway(make_config(SERVERS)) as gateway, http_front(gateway) as url:
+            async with Client(url, mode="2026-07-28") as client:
+                await exercise(client)
+    else:
+        config = write_config(tmp_path / "switchyard.json", SERVERS)
+        async with Client(gateway_stdio_params(config, tmp_path / "r.db"), mode="2026-07-28") as client:  # type: ignore[arg-type]
+            await exercise(client)

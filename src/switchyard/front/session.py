@@ -8,6 +8,7 @@ the `related` channel of the request they belong to (progress, and backend reque
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -17,6 +18,7 @@ from typing import Any
 import anyio
 
 from switchyard.errors import BackendError, GatewayError, Reason
+from switchyard.front import listen
 from switchyard.gateway import LOG_LEVELS, Gateway
 from switchyard.pipeline import Call, Client, Requester
 from switchyard.protocol import jsonrpc, modern
@@ -208,6 +210,8 @@ class Session:
             return await self._set_log_level(params)
         if method == "server/discover":
             return self._discover()
+        if method == "subscriptions/listen" and envelope is not None:
+            return await self._listen(request_id, params, related)
         raise GatewayError(Reason.METHOD_NOT_FOUND, f"Method not found: {method}")
 
     async def _drive_input_required(self, call: Call, result: dict[str, Any]) -> dict[str, Any]:
@@ -233,10 +237,43 @@ class Session:
             result = await self.gateway.handle_call(call)
         return {k: v for k, v in result.items() if k != "resultType"}
 
+    async def _listen(self, request_id: RequestId, params: dict[str, Any], related: Outbound) -> dict[str, Any]:
+        gateway = self.gateway
+        honoured, kinds, uris = listen.honoured_filter(params.get("notifications"), gateway.capabilities())
+        stream = listen.ListenStream(request_id, related)
+        stream.kinds = kinds
+        subscribed: list[str] = []
+        try:
+            for uri in uris:
+                try:
+                    await self._subscribe_for(stream, uri, "resources/subscribe")
+                except (GatewayError, BackendError) as exc:
+                    log.info("listen: not subscribing to %s: %s", uri, exc)
+                    continue
+                subscribed.append(uri)
+            if "resourceSubscriptions" in honoured:
+                honoured["resourceSubscriptions"] = subscribed
+            stream.notify(jsonrpc.notification("notifications/subscriptions/acknowledged", {"notifications": honoured}))
+            gateway.listen_streams.add(stream)
+            await listen.hold_open()
+        finally:
+            gateway.listen_streams.discard(stream)
+            with anyio.CancelScope(shield=True):
+                for uri in subscribed:
+                    with contextlib.suppress(GatewayError, BackendError):
+                        await self._subscribe_for(stream, uri, "resources/unsubscribe")
+        return {"_meta": {listen.SUBSCRIPTION_ID_META_KEY: request_id}}
+
+    async def _subscribe_for(self, stream: listen.ListenStream, uri: str, method: str) -> None:
+        params = {"uri": uri}
+        requester = Requester(stream, lambda _: None, {}, None)
+        target = self.gateway.router.target(method, params)
+        await self.gateway.handle_call(Call(method, params, self.client, None, target, requester))
+
     def _discover(self) -> dict[str, Any]:
         result: dict[str, Any] = {
             "supportedVersions": list(MODERN_VERSIONS),
-            "capabilities": self.gateway.capabilities(modern=True),
+            "capabilities": self.gateway.capabilities(),
         }
         instructions = self.gateway.instructions()
         if instructions:
