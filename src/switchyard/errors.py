@@ -37,6 +37,7 @@ class Reason(StrEnum):
     UNSUPPORTED_VERSION = "unsupported_protocol_version"
     INTERNAL = "internal_error"
     HEADER_MISMATCH = "header_mismatch"
+    REQUEST_TOO_LARGE = "request_too_large"
     MISSING_CAPABILITY = "missing_client_capability"
 
     @property
@@ -62,6 +63,7 @@ _CODES: dict[Reason, int] = {
     Reason.BACKEND_CRASHED: -31002,
     Reason.TIMEOUT: -31003,
     Reason.CANCELLED: -31004,
+    Reason.REQUEST_TOO_LARGE: -31005,
     Reason.INTERNAL: INTERNAL_ERROR,
     # The spec's own codes (2026-07-28), never invented here.
     Reason.HEADER_MISMATCH: -32020,

@@ -164,7 +164,8 @@ async def test_oversized_bodies_are_refused_and_idle_sessions_expire() -> None:
                 "method": "tools/call",
                 "params": {"name": "srv__echo", "arguments": arguments},
             }
-            assert (await http.post(url, json=huge, headers=headers)).status_code == 413
+            refused = await http.post(url, json=huge, headers=headers)
+            assert refused.status_code == 413 and refused.json()["error"]["data"]["reason"] == "request_too_large"
             ping = {"jsonrpc": "2.0", "id": 3, "method": "ping"}
             assert (await http.post(url, json=ping, headers=headers)).status_code == 200
             await anyio.sleep(1.5)

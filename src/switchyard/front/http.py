@@ -22,12 +22,10 @@ import anyio.abc
 import uvicorn
 from mcp.server.transport_security import (
     DEFAULT_MAX_REQUEST_BODY_SIZE,
-    RequestBodyLimitMiddleware,
     TransportSecurityMiddleware,
     TransportSecuritySettings,
 )
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -89,9 +87,12 @@ def loopback_security(host: str, extra_hosts: Iterable[str], extra_origins: Iter
 
 
 class McpEndpoint:
-    def __init__(self, gateway: Gateway, security: TransportSecuritySettings) -> None:
+    def __init__(
+        self, gateway: Gateway, security: TransportSecuritySettings, max_body: int = DEFAULT_MAX_REQUEST_BODY_SIZE
+    ) -> None:
         self.gateway = gateway
         self.security = TransportSecurityMiddleware(security)
+        self.max_body = max_body
         self.sessions: dict[str, HttpSession] = {}
 
     async def handle(self, request: Request) -> Response:
@@ -120,9 +121,10 @@ class McpEndpoint:
         if not any(kind in accept for kind in ("application/json", "text/event-stream", "*/*")):
             return _error_response(406, Reason.INVALID_REQUEST, "Not Acceptable: accept application/json")
         try:
-            message = jsonrpc.validate(jsonrpc.decode(await request.body()))
+            message = jsonrpc.validate(jsonrpc.decode(await _read_body(request, self.max_body)))
         except GatewayError as exc:
-            return JSONResponse(jsonrpc.error(None, exc.to_jsonrpc()), status_code=400)
+            status = 413 if isinstance(exc, _TooLarge) else 400
+            return JSONResponse(jsonrpc.error(None, exc.to_jsonrpc()), status_code=status)
         if modern.is_modern(message) or modern.claims_modern(request.headers):
             return await self._stateless(request, message, accept)
         version = request.headers.get(VERSION_HEADER)
@@ -258,6 +260,24 @@ class McpEndpoint:
         self.sessions.clear()
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 (and a JSON-RPC error saying so) past `limit` bytes, declared or streamed."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _TooLarge(limit)
+    return bytes(body)
+
+
+class _TooLarge(GatewayError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(Reason.REQUEST_TOO_LARGE, f"Request body too large: the limit is {limit} bytes", limit=limit)
+
+
 def _final(task: asyncio.Task[Message | None], message: Message) -> Message:
     if task.cancelled():
         return jsonrpc.error(message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc())
@@ -293,7 +313,6 @@ def create_app(
         return JSONResponse(readiness, status_code=200 if readiness["status"] != "down" else 503)
 
     app = Starlette(
-        middleware=[Middleware(RequestBodyLimitMiddleware, max_body_size=DEFAULT_MAX_REQUEST_BODY_SIZE)],
         routes=[
             Route("/mcp", endpoint.handle, methods=["GET", "POST", "DELETE"]),
             Route("/healthz", healthz, methods=["GET"]),
