@@ -164,3 +164,24 @@ async def test_a_modern_client_hears_list_changes_on_subscriptions_listen(front:
         config = write_config(tmp_path / "switchyard.json", SERVERS)
         async with Client(gateway_stdio_params(config, tmp_path / "r.db"), mode="2026-07-28") as client:  # type: ignore[arg-type]
             await exercise(client)
+
+
+async def test_an_old_client_over_the_legacy_http_sse_transport() -> None:
+    from mcp.client.sse import sse_client
+
+    async with running_gateway(make_config(SERVERS)) as gateway, http_front(gateway) as url:
+        sse_url = url.removesuffix("/mcp") + "/sse"
+        async with Client(sse_client(sse_url), mode="legacy") as client:
+            assert client.protocol_version == "2025-11-25"
+            names = [t.name for t in (await client.list_tools()).tools]
+            assert "legacy__echo" in names and "time__convert_time" in names
+            steps: list[float] = []
+
+            async def on_progress(value: float, total: float | None, message: str | None) -> None:
+                steps.append(value)
+
+            result = await client.call_tool("legacy__progress", {"steps": 2}, progress_callback=on_progress)
+            assert steps == [1, 2] and not result.is_error
+        async with httpx2.AsyncClient() as http:
+            lost = await http.post(url.removesuffix("/mcp") + "/messages?session_id=nope", json={"jsonrpc": "2.0"})
+            assert lost.status_code == 404

@@ -1,4 +1,4 @@
-"""The Streamable HTTP front (`/mcp`), with health endpoints beside it.
+"""The Streamable HTTP front (`/mcp`), the legacy HTTP+SSE one (`/sse`), and health endpoints beside them.
 
 Sessions get cryptographically random ids. A request's response is JSON unless something related to it
 (progress, a backend's question to the client) must reach the client first: then the response becomes an
@@ -31,6 +31,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from switchyard.errors import GatewayError, Reason
+from switchyard.front.legacy_sse import LegacySseEndpoint
 from switchyard.front.replay import ReplayableStream, StreamArchive, sse_event
 from switchyard.front.session import Session
 from switchyard.gateway import Gateway
@@ -312,14 +313,33 @@ def create_app(
         readiness = gateway.readiness()
         return JSONResponse(readiness, status_code=200 if readiness["status"] != "down" else 503)
 
+    legacy = LegacySseEndpoint(gateway, "/messages")
+
+    async def sse_stream(request: Request) -> Response:
+        refusal = await endpoint.security.validate_request(request)
+        return refusal or legacy.stream(request)
+
+    async def sse_message(request: Request) -> Response:
+        refusal = await endpoint.security.validate_request(request, is_post=True)
+        if refusal is not None:
+            return refusal
+        try:
+            body = await _read_body(request, endpoint.max_body)
+        except _TooLarge as exc:
+            return JSONResponse(jsonrpc.error(None, exc.to_jsonrpc()), status_code=413)
+        return await legacy.post(request, body)
+
     app = Starlette(
         routes=[
             Route("/mcp", endpoint.handle, methods=["GET", "POST", "DELETE"]),
+            Route("/sse", sse_stream, methods=["GET"]),
+            Route("/messages", sse_message, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],
     )
     app.state.mcp = endpoint
+    app.state.legacy_sse = legacy
     return app
 
 
@@ -361,6 +381,7 @@ async def serve_http(
     finally:
         server.should_exit = True
         app.state.mcp.close()
+        app.state.legacy_sse.close()
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
             await serving
         listener.close()
