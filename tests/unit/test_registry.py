@@ -6,6 +6,8 @@ import hashlib
 import json
 import logging
 import os
+import sys
+import textwrap
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -21,6 +23,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -33,7 +37,7 @@ from switchyard.registry import (
 )
 from switchyard.registry.canonical import audit_hash
 from switchyard.registry.engine import create_registry_engine
-from switchyard.registry.migrate import MIGRATIONS_DIR, VERSION_TABLE
+from switchyard.registry.migrate import _PG_LOCK_KEY, HEAD_REVISION, MIGRATIONS_DIR, VERSION_TABLE
 from switchyard.registry.models import metadata
 from switchyard.registry.urls import redact_url
 
@@ -92,11 +96,14 @@ async def store(db: Db) -> AsyncIterator[Store]:
 
 
 async def raw(db: Db, sql: str) -> list[tuple[Any, ...]]:
-    """Run `sql` on a connection of our own, bypassing the store."""
+    """Run `sql` on a connection of our own, bypassing the store (and commit it)."""
     if db.backend == "sqlite":
         assert db.path is not None
-        async with aiosqlite.connect(db.path) as conn, conn.execute(sql) as cursor:
-            return [tuple(row) for row in await cursor.fetchall()]
+        async with aiosqlite.connect(db.path) as conn:
+            async with conn.execute(sql) as cursor:
+                rows = [tuple(row) for row in await cursor.fetchall()]
+            await conn.commit()
+            return rows
     assert db.schema is not None
     conn = await asyncpg.connect(PG_DSN, server_settings={"search_path": db.schema})
     try:
@@ -191,6 +198,82 @@ async def assert_version_table_only_in(schema: str | None) -> None:
     assert "public" not in schemas
 
 
+def test_head_revision_constant_matches_the_migration_scripts() -> None:
+    # A database at HEAD_REVISION skips Alembic: a new migration script must bump it.
+    assert ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() == HEAD_REVISION
+
+
+OPEN_AND_LIST_MODULES = textwrap.dedent(
+    """
+    import sys
+
+    import anyio
+
+    from switchyard.registry import Store
+
+
+    async def main() -> None:
+        store = await Store.open(sys.argv[1])
+        try:
+            await store.list_audit()
+        finally:
+            await store.close()
+
+
+    anyio.run(main)
+    print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in ("alembic", "mako"))))
+    """
+)
+
+
+async def modules_imported_by_open(url: str) -> set[str]:
+    """Alembic's (and Mako's) modules a fresh interpreter has loaded after opening the registry at `url`."""
+    result = await anyio.run_process([sys.executable, "-c", OPEN_AND_LIST_MODULES, url], check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    return set(result.stdout.decode().split())
+
+
+async def test_opening_an_up_to_date_registry_does_not_import_alembic(db: Db) -> None:
+    # A database that needs migrating imports Alembic (which proves the check below can see it) ...
+    assert "alembic" in await modules_imported_by_open(db.url)
+    assert await raw(db, f"SELECT version_num FROM {VERSION_TABLE}") == [(HEAD_REVISION,)]
+    # ... and one at head does not, nor anything Alembic would drag in.
+    assert await modules_imported_by_open(db.url) == set()
+
+
+async def test_opening_an_up_to_date_registry_takes_no_write_lock(db: Db) -> None:
+    await (await Store.open(db.url)).close()
+    # Hold the lock a migration would need (SQLite's write lock; PostgreSQL's migration advisory lock):
+    # opening must not queue behind it (SQLite would give up with "database is locked" after busy_timeout).
+    if db.backend == "sqlite":
+        assert db.path is not None
+        async with aiosqlite.connect(db.path, isolation_level=None) as holder:
+            await holder.execute("BEGIN IMMEDIATE")
+            with anyio.fail_after(2):
+                store = await Store.open(db.url)
+            await holder.rollback()
+    else:
+        holder = await asyncpg.connect(PG_DSN, server_settings={"search_path": db.schema or ""})
+        try:
+            await holder.execute(f"SELECT pg_advisory_lock({_PG_LOCK_KEY})")
+            with anyio.fail_after(2):
+                store = await Store.open(db.url)
+        finally:
+            await holder.close()
+    try:
+        await store.append_audit([record(1)])
+        assert await audit_count(store) == 1
+    finally:
+        await store.close()
+
+
+async def test_a_database_not_at_head_still_goes_through_alembic(db: Db) -> None:
+    await (await Store.open(db.url)).close()
+    await raw(db, f"UPDATE {VERSION_TABLE} SET version_num = 'ffff'")
+    with pytest.raises(Exception, match="Can't locate revision identified by 'ffff'"):
+        await Store.open(db.url)
+
+
 async def test_models_match_the_migrated_schema(db: Db) -> None:
     await (await Store.open(db.url)).close()
     engine = create_registry_engine(normalize_registry_url(db.url))
@@ -267,6 +350,77 @@ async def test_audit_hash_chain_links_across_batches(db: Db, store: Store) -> No
         assert prev_hash == prev
         assert digest == audit_hash(prev, rec)
         prev = digest
+
+
+def reference_audit_hash(prev_hash: str | None, rec: AuditRecord) -> str:
+    """The audit chain's definition, written plainly: sha256(prev_hash + canonical JSON of the record)."""
+    body = {
+        "ts": (rec.ts.replace(tzinfo=UTC) if rec.ts.tzinfo is None else rec.ts.astimezone(UTC)).isoformat(),
+        "request_id": rec.request_id,
+        "principal": rec.principal,
+        "transport": rec.transport,
+        "method": rec.method,
+        "server": rec.server,
+        "tool": rec.tool,
+        "decision": rec.decision,
+        "reason": rec.reason,
+        "duration_ms": None if rec.duration_ms is None else float(rec.duration_ms),
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(((prev_hash or "") + canonical).encode()).hexdigest()
+
+
+_texts = st.text(max_size=12)
+_zones = st.sampled_from([None, UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=9, minutes=30))])
+
+
+@given(
+    ts=st.datetimes(timezones=_zones),
+    request_id=st.none() | _texts | st.integers(),
+    text=_texts,
+    optional_text=st.none() | _texts,
+    duration_ms=st.none() | st.floats() | st.integers(-(10**20), 10**20),
+    prev_hash=st.none() | st.just("ab" * 32),
+)
+def test_audit_hash_matches_its_plain_definition(
+    ts: datetime,
+    request_id: str | int | None,
+    text: str,
+    optional_text: str | None,
+    duration_ms: float | None,
+    prev_hash: str | None,
+) -> None:
+    rec = AuditRecord(
+        ts=ts,
+        request_id=request_id,  # type: ignore[arg-type]  # a caller passing a JSON-RPC id as is
+        principal=text,
+        transport="stdio",
+        method=text,
+        server=optional_text,
+        tool=optional_text,
+        decision="allow",
+        reason=optional_text,
+        duration_ms=duration_ms,
+    )
+    assert audit_hash(prev_hash, rec) == reference_audit_hash(prev_hash, rec)
+
+
+def test_audit_hash_of_awkward_values_matches_its_plain_definition() -> None:
+    awkward = [
+        record(1, reason='quote " backslash \\ newline \n tab \t nul \x00 \u2028 é 😀'),
+        record(2, duration_ms=float("nan")),
+        record(3, duration_ms=float("-inf")),
+        record(4, duration_ms=1e16),
+        record(5, duration_ms=7),
+        record(6, ts=datetime(2026, 1, 1, 12, 0)),  # naive: taken as UTC
+    ]
+    prev = None
+    for rec in awkward:
+        digest = audit_hash(prev, rec)
+        assert digest == reference_audit_hash(prev, rec)
+        prev = digest
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate cannot be hashed, as before
+        audit_hash(None, record(7, tool="\ud800"))
 
 
 async def test_concurrent_writers_on_one_database(db: Db) -> None:
@@ -366,6 +520,82 @@ async def test_writer_drops_oldest_when_full(store: Store) -> None:
     assert writer.pending == 5
     await writer.flush()
     assert [r.request_id for r in await store.list_audit()] == ["7", "6", "5", "4", "3"]
+
+
+class CountingSink:
+    """Passes batches on to `store` (after `delay`, like a slower database), counting the transactions written."""
+
+    def __init__(self, store: Store | None = None, delay: float = 0.0) -> None:
+        self.store = store
+        self.delay = delay
+        self.batch_sizes: list[int] = []
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        if self.delay:
+            await anyio.sleep(self.delay)
+        if self.store is not None:
+            await self.store.append_audit(records)
+        self.batch_sizes.append(len(records))  # not counted when cancelled: the writer retries the batch
+
+
+async def test_writer_writes_one_batch_per_wakeup_under_sustained_traffic(store: Store) -> None:
+    # Records keep arriving while each batch is written: they wait for the next wake-up rather than
+    # each getting a transaction of their own.
+    sink = CountingSink(store, delay=0.01)
+    interval = 0.1
+    writer = AuditWriter(sink, flush_interval=interval)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer.run)
+        started = time.perf_counter()
+        for i in range(200):
+            writer.submit(record(i))
+            await anyio.sleep(0.003)
+        elapsed = time.perf_counter() - started
+        tg.cancel_scope.cancel()
+    assert sum(sink.batch_sizes) == 200
+    wakeups = elapsed / interval
+    assert len(sink.batch_sizes) <= wakeups + 2, (elapsed, sink.batch_sizes)
+    assert [r.request_id for r in reversed(await store.list_audit(limit=1000))] == [str(i) for i in range(200)]
+
+
+async def test_writer_writes_a_backlog_in_full_batches_without_waiting() -> None:
+    sink = CountingSink()
+    writer = AuditWriter(sink, max_batch=10, flush_interval=60)
+    for i in range(25):
+        writer.submit(record(i))
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(writer.run)
+
+            async def two_batches() -> bool:
+                return len(sink.batch_sizes) >= 2
+
+            await eventually(two_batches, within=3)
+            await anyio.sleep(0.05)
+            assert sink.batch_sizes == [10, 10]  # the last 5 wait for the (long) interval
+            assert writer.pending == 5
+            scope.cancel()
+    assert sink.batch_sizes == [10, 10, 5]  # the final flush on cancellation
+    assert writer.pending == 0
+
+
+async def test_writer_flush_drains_what_arrives_while_it_writes() -> None:
+    writer: AuditWriter
+
+    class SubmitsWhileWriting(CountingSink):
+        async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+            await super().append_audit(records)
+            if len(self.batch_sizes) == 1:
+                for i in range(100, 103):
+                    writer.submit(record(i))
+
+    sink = SubmitsWhileWriting()
+    writer = AuditWriter(sink, max_batch=4)
+    for i in range(6):
+        writer.submit(record(i))
+    await writer.flush()
+    assert sink.batch_sizes == [4, 4, 1]
+    assert writer.pending == 0
 
 
 class FlakyStore:

@@ -48,7 +48,7 @@ def _read_revisions(connection: Connection) -> set[str]:
     # Looked up the way Alembic looks for its version table (the default schema / search_path).
     if not sa.inspect(connection).has_table(VERSION_TABLE):
         return set()
-    query = sa.select(sa.column("version_num")).select_from(sa.table(VERSION_TABLE))
+    query: sa.Select[tuple[str]] = sa.select(sa.column("version_num")).select_from(sa.table(VERSION_TABLE))
     return set(connection.scalars(query))
 
 

@@ -91,7 +91,7 @@ class Store:
                 # Other replicas may append at the same time; the chain needs one writer at a time.
                 await connection.execute(sa.text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
             prev = await connection.scalar(sa.select(table.c.hash).order_by(table.c.id.desc()).limit(1))
-            rows = []
+            rows: list[dict[str, Any]] = []
             add = rows.append
             for record in records:
                 digest = audit_hash(prev, record)

@@ -58,10 +58,14 @@ _END: Any = object()  # the receive side's end marker
 
 def http_client(config: ServerConfig) -> httpx2.AsyncClient:
     timeout = config.timeout or DEFAULT_TIMEOUT
+    headers = httpx2.Headers({"accept": ACCEPT, "content-type": "application/json"})
+    headers.update(config.headers)  # case-insensitively: a configured Accept replaces ours
     return httpx2.AsyncClient(
-        headers={"accept": ACCEPT, "content-type": "application/json", **config.headers},
+        headers=headers,
         timeout=httpx2.Timeout(timeout, read=max(timeout, MIN_READ_TIMEOUT)),
-        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
+        # Idle connections are dropped before common servers' own 5 s keep-alive ends, so that a request is not
+        # sent on a connection the server is closing at that moment.
+        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=4.0),
         follow_redirects=False,
         trust_env=False,
     )
@@ -83,6 +87,11 @@ class HttpStream:
         self._negotiated: str | None = None  # the legacy version from the `initialize` result
         self._get_started = False
         self._ended: str | None = None
+        # 2026-07-28: per tool, the arguments its inputSchema mirrors into `Mcp-Param-*` headers (`x-mcp-header`),
+        # learnt from the tools/list answers that pass through.
+        self._param_headers: dict[str, dict[tuple[str, ...], str]] = {}
+        # A notification or response is answered at once (202); a listen stream may stay silent for hours.
+        self._short = httpx2.Timeout(client.timeout.connect)
         self._unbounded = httpx2.Timeout(client.timeout.connect, read=None)
         self.protocol_version: str | None = None  # set by the backend when it speaks 2026-07-28
 
@@ -132,8 +141,8 @@ class HttpStream:
 
     async def terminate(self) -> None:
         """End the legacy session on the server (best effort: a short timeout, errors ignored)."""
-        if self._session_id is None or self._modern:
-            return
+        if self._session_id is None or self._modern or self._ended is not None:
+            return  # no session, or one that is gone already
         try:
             with anyio.move_on_after(CLOSE_TIMEOUT):
                 response = await self._client.delete(self._url, headers=self._headers(None), timeout=CLOSE_TIMEOUT)
@@ -150,15 +159,31 @@ class HttpStream:
 
     def _headers(self, message: Message | None) -> dict[str, str]:
         version = self.protocol_version
+        headers: dict[str, str]
         if version in MODERN_VERSIONS:
             assert version is not None
-            return modern.routing_headers(message or {}, version)
-        headers: dict[str, str] = {}
+            headers = modern.routing_headers(message or {}, version)
+            if self._param_headers and message is not None and message.get("method") == "tools/call":
+                headers.update(self._mirrored_arguments(message))
+            return headers
+        headers = {}
         if self._session_id is not None:
             headers[SESSION_HEADER] = self._session_id
         if self._negotiated is not None:
             headers[PROTOCOL_VERSION_HEADER] = self._negotiated
         return headers
+
+    def _mirrored_arguments(self, message: Message) -> dict[str, str]:
+        params = message.get("params")
+        if not isinstance(params, dict):
+            return {}
+        name, arguments = params.get("name"), params.get("arguments")
+        header_map = self._param_headers.get(name) if isinstance(name, str) else None
+        if not header_map or not isinstance(arguments, dict):
+            return {}
+        from mcp.shared.inbound import mcp_param_headers
+
+        return mcp_param_headers(header_map, arguments)
 
     async def _cancel(self, message: Message) -> None:
         params = message.get("params")
@@ -175,7 +200,7 @@ class HttpStream:
         """POST a notification or a response: the server accepts it (202) or refuses it."""
         try:
             async with self._client.stream(
-                "POST", self._url, content=orjson.dumps(message), headers=self._headers(message)
+                "POST", self._url, content=orjson.dumps(message), headers=self._headers(message), timeout=self._short
             ) as response:
                 status = response.status_code
                 if status < 300:
@@ -222,7 +247,7 @@ class HttpStream:
                     self._session_id = response.headers.get(SESSION_HEADER) or self._session_id
                 if status == 202:
                     return f"Backend '{self._name}' answered {method} with HTTP 202 and no response"
-                content_type = response.headers.get("content-type", "")
+                content_type = _content_type(response)
                 if content_type.startswith("application/json"):
                     body = await response.aread()
                     if self._relay(body, request_id, method):
@@ -244,22 +269,21 @@ class HttpStream:
             return await self._resume(request_id, method, last_event_id, retry_ms)
         return f"Backend '{self._name}' ended the {method} stream without a response"
 
-    async def _resume(self, request_id: RequestId, method: str, last_event_id: str, retry_ms: int | None) -> str:
+    async def _resume(self, request_id: RequestId, method: str, last_event_id: str, retry_ms: int | None) -> str | None:
+        """Resume a broken 2025-11-25 POST stream with a GET carrying `Last-Event-ID`."""
         for _ in range(RESUME_ATTEMPTS):
             await anyio.sleep((retry_ms if retry_ms is not None else 1000) / 1000)
             headers = {**self._headers(None), "accept": "text/event-stream", LAST_EVENT_ID_HEADER: last_event_id}
             try:
                 async with self._client.stream("GET", self._url, headers=headers) as response:
-                    if response.status_code >= 300 or not response.headers.get("content-type", "").startswith(
-                        "text/event-stream"
-                    ):
+                    if response.status_code >= 300 or not _content_type(response).startswith("text/event-stream"):
                         await response.aread()
                         return f"Backend '{self._name}' could not resume the {method} stream: " + (
                             self._describe_status(response)
                         )
                     answered, last, retry = await self._relay_events(response, request_id, method)
                     if answered:
-                        return ""
+                        return None
                     last_event_id = last or last_event_id
                     retry_ms = retry if retry is not None else retry_ms
             except httpx2.HTTPError as exc:
@@ -284,6 +308,8 @@ class HttpStream:
                 answered = True
                 if method == "initialize":
                     self._on_initialize_result(message)
+                elif method == "tools/list" and self._modern:
+                    self._learn_param_headers(message)
             self._inbox.put_nowait(message)
         return answered
 
@@ -310,9 +336,30 @@ class HttpStream:
         if isinstance(version, str):
             self._negotiated = version
 
+    def _learn_param_headers(self, message: Message) -> None:
+        """Remember which tools mirror arguments into headers (a listing, not a call: off the hot path)."""
+        result = message.get("result")
+        tools = result.get("tools") if isinstance(result, dict) else None
+        if not isinstance(tools, list):
+            return
+        from mcp.shared.inbound import X_MCP_HEADER_KEY, find_invalid_x_mcp_header, x_mcp_header_map
+
+        for tool in tools:
+            name = tool.get("name") if isinstance(tool, dict) else None
+            if not isinstance(name, str):
+                continue
+            schema = tool.get("inputSchema")
+            if not isinstance(schema, dict) or X_MCP_HEADER_KEY not in orjson.dumps(schema).decode():
+                self._param_headers.pop(name, None)
+            elif (reason := find_invalid_x_mcp_header(schema)) is not None:
+                self._log.warning("tool %r has an invalid x-mcp-header annotation: %s", name, reason)
+                self._param_headers.pop(name, None)
+            else:
+                self._param_headers[name] = x_mcp_header_map(schema)
+
     def _fail(self, request_id: RequestId, text: str) -> None:
-        if not text or self._ended is not None:
-            return  # answered, or the whole connection is failing its pending requests already
+        if self._ended is not None:
+            return  # the whole connection is failing its pending requests already
         error = GatewayError(Reason.BACKEND_UNAVAILABLE, text, server=self._name).to_jsonrpc()
         self._inbox.put_nowait({"jsonrpc": "2.0", "id": request_id, "error": error})
 
@@ -321,7 +368,7 @@ class HttpStream:
         await response.aread()
         if response.status_code == 404 and self._session_expired():
             return None
-        if response.headers.get("content-type", "").startswith("application/json"):
+        if _content_type(response).startswith("application/json"):
             try:
                 body = orjson.loads(response.content)
             except orjson.JSONDecodeError:
@@ -364,7 +411,7 @@ class HttpStream:
                 try:
                     async with self._client.stream("GET", self._url, headers=headers) as response:
                         status = response.status_code
-                        content_type = response.headers.get("content-type", "")
+                        content_type = _content_type(response)
                         if status == 405:
                             self._log.debug("backend offers no GET stream (HTTP 405)")
                             return
@@ -386,6 +433,10 @@ class HttpStream:
                 delay = min(delay * 2, GET_BACKOFF_MAX)
         except Exception:
             self._log.exception("GET stream failed")
+
+
+def _content_type(response: httpx2.Response) -> str:
+    return response.headers.get("content-type", "").lower()
 
 
 def _describe(message: Message) -> str:
