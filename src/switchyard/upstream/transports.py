@@ -14,18 +14,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 import orjson
-from mcp.client.sse import sse_client
-from mcp.shared.message import ClientMessageMetadata, SessionMessage
-from mcp_types.jsonrpc import jsonrpc_message_adapter
 
 from switchyard.config import ServerConfig
-from switchyard.protocol import modern
 from switchyard.protocol.jsonrpc import Message, encode
-from switchyard.protocol.versions import MODERN_VERSIONS
 from switchyard.upstream import process
 from switchyard.upstream.http_transport import open_streamable_http
 
@@ -122,42 +117,11 @@ async def open_stdio(config: ServerConfig) -> AsyncIterator[MessageStream]:
             tg.cancel_scope.cancel()
 
 
-class SdkStream:
-    """Adapts the SDK's model-based streams to plain dicts at the edge."""
+def open_sse(config: ServerConfig) -> contextlib.AbstractAsyncContextManager[MessageStream]:
+    # Imported on use: the legacy transport goes through the SDK, which the other transports never load.
+    from switchyard.upstream.sse_transport import open_sse as open_legacy_sse
 
-    def __init__(self, name: str, read: Any, write: Any) -> None:
-        self._name = name
-        self._read = read
-        self._write = write
-        self._error: str | None = None
-        self.protocol_version: str | None = None  # set when the backend speaks 2026-07-28: mirrored headers
-
-    async def send(self, message: Message) -> None:
-        metadata = None
-        if self.protocol_version in MODERN_VERSIONS:
-            metadata = ClientMessageMetadata(headers=modern.routing_headers(message, self.protocol_version))
-        await self._write.send(SessionMessage(jsonrpc_message_adapter.validate_python(message), metadata))
-
-    async def __aiter__(self) -> AsyncIterator[Message]:
-        async for item in self._read:
-            if isinstance(item, Exception):
-                self._error = str(item)
-                logging.getLogger(f"switchyard.backend.{self._name}").warning("transport error: %s", item)
-                continue
-            yield item.message.model_dump(by_alias=True, exclude_unset=True, mode="json")
-
-    def exit_reason(self) -> str:
-        return f"connection closed: {self._error}" if self._error else "connection closed"
-
-
-@asynccontextmanager
-async def open_sse(config: ServerConfig) -> AsyncIterator[MessageStream]:
-    assert config.url is not None
-    async with sse_client(config.url, headers=dict(config.headers), timeout=config.timeout or 30.0) as (
-        read,
-        write,
-    ):
-        yield SdkStream(config.name, read, write)
+    return open_legacy_sse(config)
 
 
 Opener = Callable[[ServerConfig], contextlib.AbstractAsyncContextManager[MessageStream]]
