@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,10 +67,10 @@ ChangeListener = Callable[[set[str]], None]
 
 
 class Catalogue:
-    def __init__(self, policy: NamingPolicy, server_order: Sequence[str], prefixes: dict[str, str]) -> None:
+    def __init__(self, policy: NamingPolicy) -> None:
         self._policy = policy
-        self._order = {name: i for i, name in enumerate(server_order)}
-        self._prefixes = prefixes
+        self._order: dict[str, int] = {}  # config order: who keeps a name under `naming: none`
+        self._prefixes: dict[str, str] = {}
         self._listings: dict[str, Listing] = {}
         self._listeners: list[ChangeListener] = []
         self.version = 0
@@ -85,6 +85,10 @@ class Catalogue:
         self._template_matchers: list[tuple[Any, Entry]] = []  # (mcp.shared.uri_template.UriTemplate, owner)
         # Tools and prompts of backends that went away, so that a call names the real problem.
         self._departed: dict[tuple[str, str], Entry] = {}
+
+    def add_server(self, server: str, prefix: str) -> None:
+        self._order.setdefault(server, len(self._order))
+        self._prefixes[server] = prefix
 
     def on_change(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)

@@ -11,21 +11,23 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
 
 from switchyard.catalogue import KINDS, Catalogue, Entry, NamingPolicy
-from switchyard.config import Config
+from switchyard.config import Config, ServerConfig
 from switchyard.errors import GatewayError, Reason
 from switchyard.pipeline import Requester, build_chain
 from switchyard.pipeline.allowlist import Allowlist
 from switchyard.pipeline.audit import Audit
 from switchyard.protocol.jsonrpc import Message
-from switchyard.registry import AuditWriter, Store
+from switchyard.registry import AuditWriter
 from switchyard.router import Router
 from switchyard.upstream.backend import Backend, State
 
 if TYPE_CHECKING:
     from switchyard.front.listen import ListenStream
     from switchyard.front.session import Session
+    from switchyard.registry import Store
 
 log = logging.getLogger("switchyard.gateway")
 REGISTRY_SAVE_LIMIT = 10.0  # seconds a save of discovered definitions may take, even at shutdown
@@ -51,22 +53,12 @@ class Gateway:
         self.store = store
         settings = config.gateway
         servers = config.enabled_servers()
-        self.catalogue = Catalogue(
-            NamingPolicy(settings.naming, settings.separator, settings.max_name_length),
-            [s.name for s in servers],
-            {s.name: s.namespace for s in servers},
-        )
-        self.backends: dict[str, Backend] = {
-            s.name: Backend(
-                s,
-                restart=settings.restart,
-                default_timeout=settings.request_timeout,
-                on_listing=self._listing_changed,
-                on_notification=self._backend_notification,
-                on_request=self._backend_request,
-            )
-            for s in servers
-        }
+        self.catalogue = Catalogue(NamingPolicy(settings.naming, settings.separator, settings.max_name_length))
+        self.backends: dict[str, Backend] = {}
+        self._backend_scopes: dict[str, anyio.CancelScope] = {}
+        self._tasks: anyio.abc.TaskGroup | None = None
+        for server in servers:
+            self._add_backend(server)
         self.allowlist = Allowlist(config.policies)
         self.audit = AuditWriter(store)
         self.router = Router(self.catalogue, self.backends, page_size=settings.page_size)
@@ -84,8 +76,9 @@ class Gateway:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Gateway]:
         async with anyio.create_task_group() as tasks:
-            for backend in self.backends.values():
-                tasks.start_soon(backend.run)
+            self._tasks = tasks
+            for name in self.backends:
+                self._start_backend(name)
             tasks.start_soon(self.audit.run)
             if self.store is not None:
                 tasks.start_soon(self._sync_registry)
@@ -93,15 +86,63 @@ class Gateway:
                 yield self
             finally:
                 tasks.cancel_scope.cancel()
+                self._tasks = None
         with anyio.CancelScope(shield=True):
             await self.audit.flush()  # whatever the writer had not written yet
+
+    def attach_store(self, store: Store) -> None:
+        """Give a running gateway its registry (opened while the backends were already starting)."""
+        self.store = store
+        self.audit.attach(store)
+        self._dirty_servers.update(self.backends)
+        self._registry_wakeup.set()
+        if self._tasks is not None:
+            self._tasks.start_soon(self.audit.run)
+            self._tasks.start_soon(self._sync_registry)
+
+    def reconcile(self, config: Config) -> None:
+        """Start the enabled servers this gateway lacks and stop those now disabled or gone."""
+        wanted = {s.name: s for s in config.enabled_servers()}
+        for name in [n for n in self.backends if n not in wanted]:
+            self._backend_scopes.pop(name, anyio.CancelScope()).cancel()
+            del self.backends[name]
+            self.catalogue.remove(name)
+        for name, server in wanted.items():
+            if name not in self.backends:
+                self._add_backend(server)
+                if self._tasks is not None:
+                    self._start_backend(name)
+
+    def _add_backend(self, server: ServerConfig) -> None:
+        settings = self.config.gateway
+        self.catalogue.add_server(server.name, server.namespace)
+        self.backends[server.name] = Backend(
+            server,
+            restart=settings.restart,
+            default_timeout=settings.request_timeout,
+            on_listing=self._listing_changed,
+            on_notification=self._backend_notification,
+            on_request=self._backend_request,
+        )
+        self._ready = False
+
+    def _start_backend(self, name: str) -> None:
+        assert self._tasks is not None
+        scope = self._backend_scopes[name] = anyio.CancelScope()
+        backend = self.backends[name]
+
+        async def run() -> None:
+            with scope:
+                await backend.run()
+
+        self._tasks.start_soon(run)
 
     async def wait_ready(self, timeout: float) -> None:
         """Wait (bounded) until every backend has made its first attempt to start."""
         if self._ready:
             return
         with anyio.move_on_after(timeout):
-            for backend in self.backends.values():
+            for backend in list(self.backends.values()):
                 await backend.first_attempt_done.wait()
             self._ready = True
 

@@ -190,3 +190,18 @@ async def test_concurrent_clients_with_the_same_request_ids_get_their_own_answer
             for i in range(8):
                 tasks.start_soon(one, i)
         assert results == {i * 10 + j: f"{i}-{j}" for i in range(8) for j in range(5)}
+
+
+async def test_reconcile_starts_new_servers_and_stops_disabled_ones() -> None:
+    async with running_gateway(
+        make_config({"keep": stdio_server(faulty_argv()), "drop": stdio_server(faulty_argv())})
+    ) as gateway:
+        assert gateway.catalogue.tool("drop__echo") is not None
+        gateway.reconcile(make_config({"keep": stdio_server(faulty_argv()), "new": stdio_server(faulty_argv())}))
+        await gateway.wait_ready(30)
+        assert set(gateway.backends) == {"keep", "new"}
+        assert gateway.catalogue.tool("drop__echo") is None
+        assert gateway.catalogue.tool("new__echo") is not None
+        with anyio.fail_after(5):
+            while gateway.backends["new"].state.value != "up":
+                await anyio.sleep(0.05)

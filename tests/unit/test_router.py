@@ -11,7 +11,9 @@ from switchyard.router import Router
 
 
 def _catalogue() -> Catalogue:
-    catalogue = Catalogue(NamingPolicy(), ["files", "notes"], {"files": "files", "notes": "notes"})
+    catalogue = Catalogue(NamingPolicy())
+    catalogue.add_server("files", "files")
+    catalogue.add_server("notes", "notes")
     catalogue.set_listing(
         "files",
         Listing(

@@ -22,10 +22,10 @@ from rich.table import Table
 from rich.text import Text
 
 from switchyard.config import Config, ConfigError, default_config_path, load_config, server_config_from_dict
-from switchyard.registry import Store
 
 if TYPE_CHECKING:
     from switchyard.gateway import Gateway
+    from switchyard.registry import Store
 
 T = TypeVar("T")
 
@@ -91,6 +91,8 @@ def run(main: Callable[..., Awaitable[T]], *args: Any) -> T:
 async def open_store(config: Config, registry: str | None) -> Store:
     url = registry or config.gateway.registry
     try:
+        from switchyard.registry import Store
+
         return await Store.open(url)
     except Exception as exc:
         fail(f"cannot open the registry {url or '(default)'}: {exc}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import typer
@@ -19,6 +20,12 @@ from switchyard.cli.loading import (
     run,
 )
 from switchyard.config import Config
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
+    from switchyard.gateway import Gateway
+    from switchyard.registry import Store
 from switchyard.observability import logging as gateway_logging
 
 
@@ -52,39 +59,49 @@ async def _serve(settings: Config, registry: str | None, stdio: bool, listen: tu
     # Imported here, and each front only when served: start-up time is part of every stdio client's launch.
     from switchyard.gateway import Gateway
 
-    store = await open_store(settings, registry)
+    # The backends start while the registry opens (loading the database layer is most of start-up); servers
+    # added or switched off in the registry are reconciled before any client is served.
+    gateway = Gateway(settings)
+    store: Store | None = None
     try:
-        settings = await merged_config(settings, store)
-        gateway = Gateway(settings, store=store)
         async with gateway.running(), anyio.create_task_group() as tasks:
+            store = await open_store(settings, registry)
+            settings = await merged_config(settings, store)
+            gateway.attach_store(store)
+            gateway.reconcile(settings)
             tasks.start_soon(_stop_on_signal, tasks.cancel_scope)
             if listen is not None:
-                from switchyard.front.http import serve_http
-
-                host, port = listen
-                http = settings.gateway.http
-                try:
-                    bound = await tasks.start(
-                        lambda task_status: serve_http(
-                            gateway,
-                            host,
-                            port,
-                            allowed_hosts=http.allowed_hosts,
-                            allowed_origins=http.allowed_origins,
-                            task_status=task_status,
-                        )
-                    )
-                except OSError as exc:
-                    fail(f"cannot listen on {host}:{port}: {exc}")
-                _print_connect_help(settings, host, bound)
+                await _serve_http(gateway, settings, listen, tasks)
             if stdio:
                 from switchyard.front.stdio import serve_stdio
 
                 await serve_stdio(gateway)
                 tasks.cancel_scope.cancel()
     finally:
-        with anyio.CancelScope(shield=True):
-            await store.close()
+        if store is not None:
+            with anyio.CancelScope(shield=True):
+                await store.close()
+
+
+async def _serve_http(gateway: Gateway, settings: Config, listen: tuple[str, int], tasks: TaskGroup) -> None:
+    from switchyard.front.http import serve_http
+
+    host, port = listen
+    http = settings.gateway.http
+    try:
+        bound = await tasks.start(
+            lambda task_status: serve_http(
+                gateway,
+                host,
+                port,
+                allowed_hosts=http.allowed_hosts,
+                allowed_origins=http.allowed_origins,
+                task_status=task_status,
+            )
+        )
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc}")
+    _print_connect_help(settings, host, bound)
 
 
 async def _stop_on_signal(scope: anyio.CancelScope) -> None:

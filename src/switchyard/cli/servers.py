@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import typer
 
@@ -32,7 +32,10 @@ from switchyard.cli.loading import (
     unknown_server,
 )
 from switchyard.config import Config, ConfigError, ServerConfig, server_config_from_dict
-from switchyard.registry import Store, StoredServer
+from switchyard.registry import StoredServer
+
+if TYPE_CHECKING:
+    from switchyard.registry import Store
 
 T = TypeVar("T")
 

@@ -56,6 +56,10 @@ class AuditWriter:
         """Records queued and not yet written."""
         return len(self._queue)
 
+    def attach(self, store: AuditSink) -> None:
+        """Start writing to `store` (given after construction); run `run()` after this."""
+        self._store = store
+
     def submit(self, record: AuditRecord) -> None:
         """Queue `record`; when the queue is full the oldest record is dropped and counted."""
         if self._store is None:

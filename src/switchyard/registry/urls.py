@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from sqlalchemy.engine import make_url
 
 ENV_VAR = "SWITCHYARD_REGISTRY"
 
@@ -28,6 +27,8 @@ def default_registry_url() -> str:
 
 def redact_url(url: str) -> str:
     """`url` with its password, if any, replaced by ***."""
+    from sqlalchemy.engine import make_url  # SQLAlchemy loads only once a database is really opened
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -40,6 +41,8 @@ def normalize_registry_url(value: str) -> str:
         if value == ":memory:":
             return "sqlite+aiosqlite:///:memory:"
         return f"sqlite+aiosqlite:///{Path(value).expanduser().absolute()}"
+    from sqlalchemy.engine import make_url
+
     url = make_url(value)
     driver = _ASYNC_DRIVERS.get(url.drivername)
     if driver is not None:
