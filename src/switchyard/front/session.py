@@ -59,6 +59,7 @@ class Session:
         self._ask_ids = itertools.count(1)
         # A stateless session serves modern requests, which carry their own context and get no unsolicited
         # messages: it is not announced to the gateway.
+        self.stateless = stateless
         if not stateless:
             gateway.sessions.add(self)
 
@@ -85,6 +86,12 @@ class Session:
 
     async def ask(self, method: str, params: dict[str, Any] | None, via: Outbound) -> dict[str, Any]:
         """Forward a backend's request to this client and wait for its answer."""
+        if self.stateless:
+            raise GatewayError(
+                Reason.METHOD_NOT_FOUND,
+                f"{method} from a handshake-era backend cannot be bridged to a 2026-07-28 client: the gateway "
+                "does not yet turn it into an input-required result",
+            )
         capability = _CAPABILITY_FOR.get(method)
         if capability is not None and capability not in self.client_capabilities:
             raise GatewayError(Reason.METHOD_NOT_FOUND, f"The client does not support {method}")
