@@ -163,6 +163,9 @@ class ServerConfig(_Model):
     prefix: Ident | None = None
     timeout: Annotated[float | None, Field(gt=0)] = None
     protocol: Literal["auto", "legacy", "2026-07-28"] = "auto"  # the era to speak; auto = probe server/discover
+    # shared: one upstream session for every client; per-client: each handshake-era client also gets its own,
+    # so that the backend's requests and notifications need no attribution (one more process per client).
+    sessions: Literal["shared", "per-client"] = "shared"
     env_file: Annotated[str | None, Field(alias="envFile")] = None
     _raw: Mapping[str, Any] | None = PrivateAttr(None)  # the entry before expansion, for redacted()
 

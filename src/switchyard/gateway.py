@@ -61,7 +61,8 @@ class Gateway:
             self._add_backend(server)
         self.allowlist = Allowlist(config.policies)
         self.audit = AuditWriter(store)
-        self.router = Router(self.catalogue, self.backends, page_size=settings.page_size)
+        self.router = Router(self.catalogue, self.backends, page_size=settings.page_size, backend_for=self.backend_for)
+        self._private: dict[tuple[str, Any], Backend] = {}  # (server, session) -> that client's own session
         self.handle_call = build_chain([Audit(self.audit.submit), self.allowlist], self.router.forward)
         self.sessions: set[Session] = set()
         self.listen_streams: set[ListenStream] = set()  # 2026-07-28 clients' subscriptions/listen requests
@@ -112,6 +113,56 @@ class Gateway:
                 self._add_backend(server)
                 if self._tasks is not None:
                     self._start_backend(name)
+
+    def backend_for(self, server: str, requester: Requester | None) -> Backend:
+        """The upstream session a request goes to: the shared one, or the client's own (`sessions: per-client`)."""
+        shared = self.backends[server]
+        if shared.config.sessions == "shared" or requester is None or requester.session.stateless:
+            return shared
+        key = (server, requester.session)
+        private = self._private.get(key)
+        if private is None:
+            private = self._private[key] = self._open_private(shared.config, requester.session)
+        return private
+
+    def _open_private(self, server: ServerConfig, session: Session) -> Backend:
+        settings = self.config.gateway
+
+        async def ask(backend: Backend, message: Message, requesters: list[Requester]) -> dict[str, Any]:
+            channel = requesters[-1].related if requesters else session.outbound
+            return await session.ask(message["method"], message.get("params"), channel)
+
+        def notify(backend: Backend, message: Message, requesters: list[Requester]) -> None:
+            if requesters:
+                requesters[-1].related(message)
+            else:
+                session.notify(message)
+
+        backend = Backend(
+            server,
+            restart=settings.restart,
+            default_timeout=settings.request_timeout,
+            client_capabilities=session.client_capabilities,
+            on_listing=lambda _: None,  # the shared session's listing is the catalogue's
+            on_notification=notify,
+            on_request=ask,
+        )
+        if self._tasks is None:
+            raise GatewayError(Reason.BACKEND_UNAVAILABLE, f"Backend '{server.name}': the gateway is not running")
+        scope = self._backend_scopes[f"{server.name}@{id(session)}"] = anyio.CancelScope()
+
+        async def run() -> None:
+            with scope:
+                await backend.run()
+
+        self._tasks.start_soon(run)
+        return backend
+
+    def release(self, session: Session) -> None:
+        """A client went away: end the upstream sessions opened for it alone."""
+        for server, owner in [key for key in self._private if key[1] is session]:
+            del self._private[(server, owner)]
+            self._backend_scopes.pop(f"{server}@{id(session)}", anyio.CancelScope()).cancel()
 
     def _add_backend(self, server: ServerConfig) -> None:
         settings = self.config.gateway

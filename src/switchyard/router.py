@@ -12,7 +12,7 @@ import orjson
 
 from switchyard.catalogue import Catalogue, Entry
 from switchyard.errors import GatewayError, Reason
-from switchyard.pipeline.base import Call, Target
+from switchyard.pipeline.base import Call, Requester, Target
 from switchyard.upstream.backend import Backend
 
 Visible = Callable[[Entry], bool]
@@ -37,9 +37,16 @@ ROUTED = frozenset(
 
 
 class Router:
-    def __init__(self, catalogue: Catalogue, backends: Mapping[str, Backend], *, page_size: int) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        backends: Mapping[str, Backend],
+        *,
+        page_size: int,
+        backend_for: Callable[[str, Requester | None], Backend] | None = None,
+    ) -> None:
         self._catalogue = catalogue
-        self._backends = backends
+        self._backend_for = backend_for or (lambda server, _: backends[server])
         self._page_size = page_size
         # Backend sessions are shared: a URI stays subscribed upstream while any client wants it.
         self.subscribers: dict[str, set[Any]] = {}
@@ -77,7 +84,7 @@ class Router:
             elif target.kind != "resource":
                 params = {**params, "name": target.original_name}
         requester = call.requester
-        return await self._backends[target.server].request(
+        return await self._backend_for(target.server, requester).request(
             call.method,
             params,
             owner=requester,

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
 import mcp_types as types
+import psutil
 import pytest
 from mcp import MCPError
 
@@ -47,3 +49,40 @@ async def test_sampling_reaches_the_calling_client_and_only_it(node_fixtures: Pa
                 except MCPError as exc:
                     outcome = str(exc)
                 assert "does not support sampling/createMessage" in outcome
+
+
+async def test_per_client_upstream_sessions_need_no_attribution(node_fixtures: Path) -> None:
+    answers: dict[str, int] = {"first": 0, "second": 0}
+
+    def sampler(who: str) -> Any:
+        async def sample(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+            answers[who] += 1
+            await anyio.sleep(0.2)  # both calls are in flight at once on the backend side
+            return types.CreateMessageResult(
+                role="assistant", content=types.TextContent(type="text", text=f"from {who}"), model="m"
+            )
+
+        return sample
+
+    server = stdio_server(everything_argv(), sessions="per-client")
+    async with running_gateway(make_config({"everything": server})) as gateway, http_front(gateway) as url:
+        shared_pid_count = len(psutil.Process().children(recursive=True))
+        async with (
+            legacy_client(url, sampling_callback=sampler("first")) as first,
+            legacy_client(url, sampling_callback=sampler("second")) as second,
+        ):
+            results: dict[str, str] = {}
+
+            async def call(who: str, client: Any) -> None:
+                result = await client.call_tool("everything__trigger-sampling-request", {"prompt": who, "maxTokens": 5})
+                results[who] = str(result.content)
+
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(call, "first", first)
+                tasks.start_soon(call, "second", second)
+            assert "from first" in results["first"] and "from second" in results["second"]
+            assert answers == {"first": 1, "second": 1}
+            assert len(psutil.Process().children(recursive=True)) > shared_pid_count  # each has its own backend
+        with anyio.fail_after(10):
+            while len(psutil.Process().children(recursive=True)) > shared_pid_count:
+                await anyio.sleep(0.1)  # and they end with their clients' sessions (DELETE)

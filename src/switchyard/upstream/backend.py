@@ -74,6 +74,7 @@ class Backend:
         restart: RestartConfig,
         default_timeout: float,
         start_timeout: float = 60.0,
+        client_capabilities: dict[str, Any] | None = None,
         on_listing: ListingHandler,
         on_notification: NotificationHandler,
         on_request: RequestHandler,
@@ -83,6 +84,7 @@ class Backend:
         self._restart = restart
         self.timeout = config.timeout or default_timeout
         self._start_timeout = start_timeout
+        self._client_capabilities = CLIENT_CAPABILITIES if client_capabilities is None else client_capabilities
         self._on_listing = on_listing
         self._on_notification = on_notification
         self._on_request = on_request
@@ -184,7 +186,7 @@ class Backend:
 
     async def _discover(self, connection: Connection, stream: MessageStream) -> bool:
         forced = self.config.protocol == MODERN
-        envelope = modern.envelope_meta(MODERN, CLIENT_CAPABILITIES, GATEWAY_INFO)
+        envelope = modern.envelope_meta(MODERN, self._client_capabilities, GATEWAY_INFO)
         stream.protocol_version = MODERN
         try:
             result = await connection.request(
@@ -277,7 +279,7 @@ class Backend:
             "initialize",
             {
                 "protocolVersion": LATEST_LEGACY,
-                "capabilities": CLIENT_CAPABILITIES,
+                "capabilities": self._client_capabilities,
                 "clientInfo": GATEWAY_INFO,
             },
             timeout=self._start_timeout,
@@ -370,7 +372,9 @@ class Backend:
 
     async def _wait_until_up(self) -> Connection:
         if self.state == State.STARTING:
-            with anyio.move_on_after(STARTING_WAIT):
+            # A first start (a per-client session, say) may take as long as any start; a restart is waited
+            # for only briefly.
+            with anyio.move_on_after(STARTING_WAIT if self.restarts else self._start_timeout):
                 await self._up.wait()
             if self._connection is not None:
                 return self._connection
