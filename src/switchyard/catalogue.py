@@ -30,7 +30,8 @@ class Listing:
     resource_templates: list[dict[str, Any]] = field(default_factory=list)
 
     def of(self, kind: str) -> list[dict[str, Any]]:
-        return getattr(self, _FIELD[kind])  # type: ignore[no-any-return]
+        items: list[dict[str, Any]] = getattr(self, _FIELD[kind])
+        return items
 
     def replacing(self, kind: str, items: list[dict[str, Any]]) -> Listing:
         """A new listing with one kind replaced (listings are shared: never change one in place)."""

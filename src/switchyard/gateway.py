@@ -261,7 +261,7 @@ class Gateway:
         """
         method = message["method"]
         if method == "notifications/resources/updated":
-            uri = (message.get("params") or {}).get("uri")
+            uri = str((message.get("params") or {}).get("uri"))
             for session in list(self.router.subscribers.get(uri, ())):
                 session.notify(message)
             return
@@ -286,7 +286,10 @@ class Gateway:
                 f"({len(sessions)} clients have requests in flight)",
             )
         requester = requesters[-1]
-        return await requester.session.ask(message["method"], message.get("params"), requester.related)  # type: ignore[no-any-return]
+        answer: dict[str, Any] = await requester.session.ask(
+            message["method"], message.get("params"), requester.related
+        )
+        return answer
 
     # -- durable state, off the hot path -------------------------------------------------------------------
 

@@ -193,7 +193,12 @@ class McpEndpoint:
         task = asyncio.ensure_future(session.handle(message, related, headers))
         running = tasks if tasks is not None else set()
         running.add(task)
-        task.add_done_callback(lambda t: (running.discard(t), stream.finish(_final(t, message))))
+
+        def settle(done: asyncio.Task[Message | None]) -> None:
+            running.discard(done)
+            stream.finish(_final(done, message))
+
+        task.add_done_callback(settle)
         await stream.changed()
         if stream.done and stream.messages == 1:  # nothing came before the answer: plain JSON
             if on_finish is not None:
