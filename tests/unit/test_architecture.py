@@ -1,4 +1,4 @@
-"""The import contracts of docs/architecture.md (pyproject's [tool.importlinter]) hold, and the sources are typed."""
+"""The import contracts of docs/architecture.md (pyproject's [tool.importlinter]) hold."""
 
 from __future__ import annotations
 
