@@ -70,30 +70,38 @@ async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: B
         if response is not None:
             send(response)
 
+    # Plain asyncio tasks, owned by this set: an anyio task group costs ~50 µs more per request here.
+    in_flight: set[asyncio.Task[None]] = set()
     try:
-        async with anyio.create_task_group() as tasks:
-            while True:
-                try:
-                    line = await reader.readline()
-                except ValueError:  # a line over the size limit
-                    send(jsonrpc.error(None, {"code": -32600, "message": "Message too large"}))
-                    continue
-                if not line:
-                    break
-                if not line.strip():
-                    continue
-                try:
-                    message = jsonrpc.decode(line)
-                except GatewayError as exc:
-                    send(jsonrpc.error(None, exc.to_jsonrpc()))
-                    continue
-                if isinstance(message, dict) and "method" in message and "id" in message:
-                    tasks.start_soon(respond, message)
-                else:
-                    await respond(message)
-            # The client is gone: let in-flight requests finish briefly (a piped one-shot request wants its
-            # answer), then cancel the rest.
-            tasks.cancel_scope.deadline = anyio.current_time() + EOF_GRACE
+        while True:
+            try:
+                line = await reader.readline()
+            except ValueError:  # a line over the size limit
+                send(jsonrpc.error(None, {"code": -32600, "message": "Message too large"}))
+                continue
+            if not line:
+                break
+            if not line.strip():
+                continue
+            try:
+                message = jsonrpc.decode(line)
+            except GatewayError as exc:
+                send(jsonrpc.error(None, exc.to_jsonrpc()))
+                continue
+            if isinstance(message, dict) and "method" in message and "id" in message:
+                task = asyncio.create_task(respond(message))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            else:
+                await respond(message)
+        # The client is gone: let in-flight requests finish briefly (a piped one-shot request wants its
+        # answer), then cancel the rest.
+        if in_flight:
+            await asyncio.wait(set(in_flight), timeout=EOF_GRACE)
     finally:
+        for task in in_flight:
+            task.cancel()
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
         session.close()
         writer.close()
