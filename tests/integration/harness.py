@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ from mcp import Client, StdioServerParameters
 
 from switchyard.config import Config
 from switchyard.front.http import serve_http
+from switchyard.front.session import Session
 from switchyard.gateway import Gateway
+from switchyard.pipeline import Client as Caller
 from switchyard.registry import Store
 
 
@@ -89,3 +91,26 @@ def tool_names(result: Any) -> list[str]:
 def dump(model: Any) -> Any:
     """A result as plain JSON (for comparing direct and gateway answers)."""
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def call_tool(gateway: Gateway, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+    """tools/call straight into the gateway's pipeline (no front), returning the raw JSON-RPC response."""
+    session = Session(gateway, Caller("test", "test"), lambda message: None)
+    try:
+        request = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": arguments or {}},
+        }
+        response = await session.handle(request)
+    finally:
+        session.close()
+    assert response is not None
+    return response
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    with anyio.fail_after(timeout):
+        while not predicate():
+            await anyio.sleep(0.02)

@@ -10,11 +10,17 @@ import anyio
 import pytest
 from mcp import MCPError
 
-from switchyard.front.session import Session
 from switchyard.gateway import Gateway
-from switchyard.pipeline import Client as Caller
 from switchyard.upstream.backend import State
-from tests.integration.harness import http_front, legacy_client, make_config, running_gateway, stdio_server
+from tests.integration.harness import (
+    call_tool,
+    http_front,
+    legacy_client,
+    make_config,
+    running_gateway,
+    stdio_server,
+    wait_for,
+)
 from tests.support import faulty_argv
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
@@ -22,50 +28,27 @@ pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 FAST_RESTART = {"restart": {"initial_delay": 0.2, "max_delay": 0.5, "multiplier": 2}}
 
 
-async def _call(gateway: Gateway, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
-    session = Session(gateway, Caller("test", "test"), lambda message: None)
-    try:
-        response = await session.handle(
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "tools/call",
-                "params": {"name": name, "arguments": arguments or {}},
-            }
-        )
-    finally:
-        session.close()
-    assert response is not None
-    return response
-
-
-async def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    with anyio.fail_after(timeout):
-        while not predicate():
-            await anyio.sleep(0.05)
-
-
 async def test_crash_mid_call_gives_an_error_then_the_backend_comes_back() -> None:
     config = make_config({"flaky": stdio_server(faulty_argv()), "steady": stdio_server(faulty_argv())}, **FAST_RESTART)
     async with running_gateway(config) as gateway:
-        response = await _call(gateway, "flaky__crash")
+        response = await call_tool(gateway, "flaky__crash")
         assert response["error"]["data"]["reason"] == "backend_crashed"
         assert "flaky" in response["error"]["message"] and "exited with code 3" in response["error"]["message"]
         # The other backend is untouched while this one restarts.
-        assert (await _call(gateway, "steady__echo", {"text": "still here"}))["result"]["content"][0][
+        assert (await call_tool(gateway, "steady__echo", {"text": "still here"}))["result"]["content"][0][
             "text"
         ] == "still here"
         backend = gateway.backends["flaky"]
-        await _wait_for(lambda: backend.state == State.UP and backend.restarts >= 1)
+        await wait_for(lambda: backend.state == State.UP and backend.restarts >= 1)
         assert gateway.catalogue.tool("flaky__echo") is not None, "tools come back after the restart"
-        assert (await _call(gateway, "flaky__echo", {"text": "back"}))["result"]["content"][0]["text"] == "back"
+        assert (await call_tool(gateway, "flaky__echo", {"text": "back"}))["result"]["content"][0]["text"] == "back"
 
 
 async def test_a_backend_that_never_starts_is_reported_down() -> None:
     config = make_config({"dead": stdio_server(faulty_argv("--mode", "exit-immediately"))}, **FAST_RESTART)
     async with running_gateway(config) as gateway:
-        await _wait_for(lambda: gateway.backends["dead"].state == State.DOWN)
-        response = await _call(gateway, "dead__echo")
+        await wait_for(lambda: gateway.backends["dead"].state == State.DOWN)
+        response = await call_tool(gateway, "dead__echo")
         assert response["error"]["data"]["reason"] == "unknown_tool"  # it never offered a tool
         readiness = gateway.readiness()
         assert readiness["status"] == "down"
@@ -76,10 +59,10 @@ async def test_calls_to_a_backend_that_is_down_fail_fast_and_say_why() -> None:
     # A long back-off keeps the backend down after its crash while we call it.
     slow_restart = {"restart": {"initial_delay": 30, "max_delay": 30, "multiplier": 1}}
     async with running_gateway(make_config({"flaky": stdio_server(faulty_argv())}, **slow_restart)) as gateway:
-        await _call(gateway, "flaky__crash")
-        await _wait_for(lambda: gateway.backends["flaky"].state == State.DOWN)
+        await call_tool(gateway, "flaky__crash")
+        await wait_for(lambda: gateway.backends["flaky"].state == State.DOWN)
         started = time.monotonic()
-        response = await _call(gateway, "flaky__echo", {"text": "anyone?"})
+        response = await call_tool(gateway, "flaky__echo", {"text": "anyone?"})
         assert time.monotonic() - started < 1
         assert response["error"]["data"]["reason"] == "backend_unavailable"
         assert "exited with code 3" in response["error"]["message"]
@@ -91,7 +74,7 @@ async def test_a_hanging_backend_times_out_with_a_gateway_error() -> None:
     server = stdio_server(faulty_argv("--mode", "hang-on-call"), timeout=0.5)
     async with running_gateway(make_config({"stuck": server})) as gateway:
         started = time.monotonic()
-        response = await _call(gateway, "stuck__echo", {"text": "x"})
+        response = await call_tool(gateway, "stuck__echo", {"text": "x"})
         assert response["error"]["data"]["reason"] == "timeout"
         assert "stuck" in response["error"]["message"]
         assert time.monotonic() - started < 3
@@ -102,7 +85,7 @@ async def test_garbage_on_stdout_is_skipped() -> None:
     async with running_gateway(
         make_config({"noisy": stdio_server(faulty_argv("--mode", "garbage-stdout"))})
     ) as gateway:
-        response = await _call(gateway, "noisy__add", {"a": 2, "b": 3})
+        response = await call_tool(gateway, "noisy__add", {"a": 2, "b": 3})
         assert response["result"]["structuredContent"] == {"sum": 5}
 
 
@@ -118,7 +101,7 @@ async def test_a_slow_start_is_waited_for_before_answering_initialize() -> None:
 async def test_a_flood_of_notifications_does_not_block_the_answer() -> None:
     async with running_gateway(make_config({"loud": stdio_server(faulty_argv("--mode", "flood"))})) as gateway:
         with anyio.fail_after(10):
-            response = await _call(gateway, "loud__echo", {"text": "heard"})
+            response = await call_tool(gateway, "loud__echo", {"text": "heard"})
         assert response["result"]["content"][0]["text"] == "heard"
 
 

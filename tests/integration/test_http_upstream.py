@@ -19,11 +19,8 @@ import httpx2
 import pytest
 import uvicorn
 
-from switchyard.front.session import Session
-from switchyard.gateway import Gateway
-from switchyard.pipeline import Client as Caller
 from switchyard.upstream.backend import State
-from tests.integration.harness import http_front, legacy_client, make_config, running_gateway
+from tests.integration.harness import call_tool, http_front, legacy_client, make_config, running_gateway, wait_for
 from tests.support import FIXTURES_DIR, everything_argv, free_port, node_env
 
 pytestmark = pytest.mark.integration
@@ -63,25 +60,6 @@ def conformance_url() -> Iterator[str]:
     port = free_port()
     with _process([sys.executable, str(CONFORMANCE_SERVER), "--http", f"127.0.0.1:{port}"], port) as url:
         yield url
-
-
-async def _call(gateway: Gateway, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
-    """tools/call straight into the gateway's pipeline, returning the raw JSON-RPC response."""
-    session = Session(gateway, Caller("test", "test"), lambda message: None)
-    try:
-        response = await session.handle(
-            {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments or {}}}
-        )
-    finally:
-        session.close()
-    assert response is not None
-    return response
-
-
-async def _wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    with anyio.fail_after(timeout):
-        while not predicate():
-            await anyio.sleep(0.02)
 
 
 def _text(result: Any) -> str:
@@ -223,7 +201,7 @@ async def _serving(app: Scripted) -> AsyncIterator[tuple[str, uvicorn.Server]]:
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(server.serve)
-        await _wait_for(lambda: server.started)
+        await wait_for(lambda: server.started)
         port = server.servers[0].sockets[0].getsockname()[1]
         yield f"http://127.0.0.1:{port}/mcp", server
         server.should_exit = True
@@ -313,7 +291,7 @@ async def test_dual_era_sdk_server_in_each_era(conformance_url: str, protocol: s
 
 async def test_sdk_server_error_and_unknown_tool_pass_through(conformance_url: str) -> None:
     async with running_gateway(make_config({"conf": _http(conformance_url)})) as gateway:
-        response = await _call(gateway, "conf__test_error_handling")
+        response = await call_tool(gateway, "conf__test_error_handling")
         assert response["result"]["isError"] is True
 
 
@@ -325,20 +303,20 @@ async def test_an_http_500_becomes_a_clear_error_for_that_call_only() -> None:
     async with _serving(app) as (url, _), running_gateway(make_config({"s": _http(url)})) as gateway:
         assert gateway.backends["s"].state == State.UP, gateway.backends["s"].last_error
         with anyio.fail_after(5):
-            response = await _call(gateway, "s__boom")
+            response = await call_tool(gateway, "s__boom")
         error = response["error"]
         assert "HTTP 500" in error["message"] and "kaboom" in error["message"], error
         assert error["data"]["reason"] == "backend_unavailable"
         # The connection is still good for the next call.
-        assert (await _call(gateway, "s__ok"))["result"]["content"][0]["text"] == "ok done"
+        assert (await call_tool(gateway, "s__ok"))["result"]["content"][0]["text"] == "ok done"
 
 
 async def test_legacy_session_headers_sse_answers_and_delete_on_close() -> None:
     app = Scripted()
     async with _serving(app) as (url, _):
         async with running_gateway(make_config({"s": _http(url, headers={"X-Api-Key": "k"})})) as gateway:
-            assert (await _call(gateway, "s__sse"))["result"]["content"][0]["text"] == "sse done"
-            assert (await _call(gateway, "s__ok"))["result"]["content"][0]["text"] == "ok done"
+            assert (await call_tool(gateway, "s__sse"))["result"]["content"][0]["text"] == "sse done"
+            assert (await call_tool(gateway, "s__ok"))["result"]["content"][0]["text"] == "ok done"
         assert app.methods()[:4] == ["server/discover", "initialize", "notifications/initialized", "tools/list"]
         for body, headers in app.posts:
             assert headers["accept"] == "application/json, text/event-stream"
@@ -359,11 +337,11 @@ async def test_an_expired_session_reconnects_the_backend() -> None:
         backend = gateway.backends["s"]
         app.sessions.clear()  # the server restarted and forgot every session
         with anyio.fail_after(5):
-            response = await _call(gateway, "s__ok")
+            response = await call_tool(gateway, "s__ok")
         assert "session expired" in response["error"]["message"], response
-        await _wait_for(lambda: backend.state == State.UP and backend.restarts >= 1)
+        await wait_for(lambda: backend.state == State.UP and backend.restarts >= 1)
         assert app.initializes == 2
-        assert (await _call(gateway, "s__ok"))["result"]["content"][0]["text"] == "ok done"
+        assert (await call_tool(gateway, "s__ok"))["result"]["content"][0]["text"] == "ok done"
 
 
 async def test_a_backend_that_goes_away_fails_calls_at_once_and_is_reported_down() -> None:
@@ -371,20 +349,20 @@ async def test_a_backend_that_goes_away_fails_calls_at_once_and_is_reported_down
     slow_restart = {"restart": {"initial_delay": 30, "max_delay": 30, "multiplier": 1}}
     async with running_gateway(make_config({"s": _http("http://127.0.0.1:1/mcp")}, **FAST_RESTART)) as gateway:
         backend = gateway.backends["s"]
-        await _wait_for(lambda: backend.state == State.DOWN)
+        await wait_for(lambda: backend.state == State.DOWN)
         assert "cannot reach backend 's'" in (backend.last_error or ""), backend.last_error
     async with _serving(app) as (url, server):
         async with running_gateway(make_config({"s": _http(url)}, **slow_restart)) as gateway:
             backend = gateway.backends["s"]
             assert backend.state == State.UP
             server.should_exit = True
-            await _wait_for(lambda: not server.started or server.should_exit)
+            await wait_for(lambda: not server.started or server.should_exit)
             await anyio.sleep(0.3)
             with anyio.fail_after(5):
-                response = await _call(gateway, "s__ok")
+                response = await call_tool(gateway, "s__ok")
             assert "error" in response, response
             assert "cannot reach backend 's'" in response["error"]["message"], response
-            await _wait_for(lambda: backend.state == State.DOWN)
+            await wait_for(lambda: backend.state == State.DOWN)
 
 
 # --- cancellation ----------------------------------------------------------------------------------------
@@ -397,14 +375,14 @@ async def test_a_timed_out_call_is_cancelled_in_the_backends_era(modern: bool) -
         backend = gateway.backends["s"]
         assert backend.protocol_version == ("2026-07-28" if modern else "2025-11-25")
         with anyio.fail_after(5):
-            response = await _call(gateway, "s__slow")
+            response = await call_tool(gateway, "s__slow")
         assert response["error"]["data"]["reason"] == "timeout"
         slow_id = next(body["id"] for body, _ in app.posts if body.get("params", {}).get("name") == "slow")
         # Both eras stop reading the POST; only 2025-11-25 also sends the notification.
-        await _wait_for(lambda: slow_id in app.aborted)
+        await wait_for(lambda: slow_id in app.aborted)
         cancels = [body for body, _ in app.posts if body.get("method") == "notifications/cancelled"]
         if modern:
             assert cancels == []
         else:
             assert [c["params"]["requestId"] for c in cancels] == [slow_id]
-        assert (await _call(gateway, "s__ok"))["result"]["content"][0]["text"] == "ok done"
+        assert (await call_tool(gateway, "s__ok"))["result"]["content"][0]["text"] == "ok done"
