@@ -15,6 +15,7 @@ import shutil
 import socket
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -368,3 +369,32 @@ def _is_our_zombie(pid: ProcessId) -> bool:
         return proc.status() == psutil.STATUS_ZOMBIE and proc.ppid() == os.getpid()
     except psutil.Error:
         return False
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------
+
+PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextlib.asynccontextmanager
+async def postgres_schema(prefix: str) -> AsyncIterator[str]:
+    """A fresh schema in the machine's PostgreSQL (dropped afterwards); yields its name.
+
+    Unreachable PostgreSQL fails the test under CI (the service is part of the machine) and skips it elsewhere."""
+    import asyncpg
+    import pytest
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await asyncpg.connect(PG_DSN, timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        message = f"PostgreSQL at {PG_DSN} unreachable: {exc!r}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield schema
+    finally:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()

@@ -3,38 +3,21 @@ log of both land in the same place (fails, not skips, under CI when PostgreSQL i
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from switchyard.registry import Store
 from tests.integration.harness import http_front, legacy_client, make_config, running_gateway, stdio_server
-from tests.support import faulty_argv
+from tests.support import faulty_argv, postgres_schema
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
-    schema = f"gateway_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(PG_DSN, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        message = f"PostgreSQL at {PG_DSN} unreachable: {exc!r}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
+    async with postgres_schema("gateway_test") as schema:
         yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
 
 
 async def test_two_replicas_share_definitions_mappings_and_audit(postgres_url: str) -> None:

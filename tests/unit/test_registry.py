@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sys
 import textwrap
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -40,10 +38,10 @@ from switchyard.registry.engine import create_registry_engine
 from switchyard.registry.migrate import _PG_LOCK_KEY, HEAD_REVISION, MIGRATIONS_DIR, VERSION_TABLE
 from switchyard.registry.models import metadata
 from switchyard.registry.urls import redact_url
+from tests.support import PG_DSN, postgres_schema
 
 pytestmark = pytest.mark.anyio
 
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 TABLES = {"servers", "definitions", "name_mappings", "audit_log", VERSION_TABLE}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -70,20 +68,8 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Db
         path = tmp_path / "nested" / "registry.db"  # a plain path whose parent does not exist yet
         yield Db("sqlite", str(path), path=path)
         return
-    schema = f"registry_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(PG_DSN, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        message = f"PostgreSQL at {PG_DSN} unreachable: {exc!r}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
+    async with postgres_schema("registry_test") as schema:
         yield Db("postgresql", f"{PG_URL}?options=-csearch_path%3D{schema}", schema=schema)
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
 
 
 @pytest.fixture
