@@ -188,12 +188,16 @@ class Backend:
         forced = self.config.protocol == MODERN
         envelope = modern.envelope_meta(MODERN, self._client_capabilities, GATEWAY_INFO)
         stream.protocol_version = MODERN
+        timeout = self._start_timeout if forced else DISCOVER_TIMEOUT
         try:
-            result = await connection.request(
-                "server/discover",
-                {"_meta": envelope},
-                timeout=self._start_timeout if forced else DISCOVER_TIMEOUT,
-            )
+            try:
+                result = await connection.request("server/discover", {"_meta": envelope}, timeout=timeout)
+            except BackendError as exc:
+                # An unsupported-version answer is a modern server speaking: retry once if it lists our version.
+                supported = (exc.error.get("data") or {}).get("supported") if exc.error.get("code") == -32022 else None
+                if not isinstance(supported, list) or MODERN not in supported:
+                    raise
+                result = await connection.request("server/discover", {"_meta": envelope}, timeout=timeout)
             supported = result.get("supportedVersions")
             if not isinstance(supported, list) or MODERN not in supported:
                 raise GatewayError(Reason.UNSUPPORTED_VERSION, f"Backend '{self.name}' does not support {MODERN}")
@@ -312,7 +316,24 @@ class Backend:
             items.extend(item for item in page.get(key, []) if isinstance(item, dict))
             cursor = page.get("nextCursor")
             if not cursor:
-                return items
+                return self._usable_tools(items) if kind == "tools" else items
+
+    def _usable_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Tools whose `x-mcp-header` annotations are valid: clients must leave out the others (2026-07-28)."""
+        flagged = [t for t in tools if "x-mcp-header" in str(t.get("inputSchema"))]
+        if not flagged:
+            return tools
+        from mcp.shared.inbound import find_invalid_x_mcp_header
+
+        invalid: set[int] = set()
+        for tool in flagged:
+            problem = find_invalid_x_mcp_header(tool.get("inputSchema"))
+            if problem is not None:
+                invalid.add(id(tool))
+                logging.getLogger(f"switchyard.backend.{self.name}").warning(
+                    "tool %s left out: invalid x-mcp-header (%s)", tool.get("name"), problem
+                )
+        return [t for t in tools if id(t) not in invalid]
 
     async def _relist(self, kinds: tuple[str, ...]) -> None:
         connection = self._connection
