@@ -29,7 +29,6 @@ class Reason(StrEnum):
     UNKNOWN_RESOURCE = "unknown_resource"
     NOT_ALLOWED = "not_allowed"
     INVALID_CURSOR = "invalid_cursor"
-    NOT_INITIALIZED = "not_initialized"
     BACKEND_UNAVAILABLE = "backend_unavailable"
     BACKEND_CRASHED = "backend_crashed"
     TIMEOUT = "timeout"
@@ -57,7 +56,6 @@ _CODES: dict[Reason, int] = {
     Reason.UNKNOWN_PROMPT: INVALID_PARAMS,
     Reason.UNKNOWN_RESOURCE: INVALID_PARAMS,
     Reason.INVALID_CURSOR: INVALID_PARAMS,
-    Reason.NOT_INITIALIZED: INVALID_REQUEST,
     Reason.UNSUPPORTED_VERSION: INVALID_REQUEST,
     Reason.BACKEND_UNAVAILABLE: -31001,
     Reason.BACKEND_CRASHED: -31002,

@@ -47,14 +47,6 @@ def error(id: RequestId | None, err: dict[str, Any]) -> Message:
     return {"jsonrpc": JSONRPC, "id": id, "error": err}
 
 
-def is_request(message: Message) -> bool:
-    return "method" in message and "id" in message
-
-
-def is_notification(message: Message) -> bool:
-    return "method" in message and "id" not in message
-
-
 def is_response(message: Message) -> bool:
     return "method" not in message and ("result" in message or "error" in message)
 

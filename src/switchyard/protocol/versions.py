@@ -9,8 +9,6 @@ from __future__ import annotations
 LEGACY_VERSIONS: tuple[str, ...] = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODERN_VERSIONS: tuple[str, ...] = ("2026-07-28",)
 LATEST_LEGACY = LEGACY_VERSIONS[-1]
-LATEST_MODERN = MODERN_VERSIONS[-1]
-SUPPORTED_VERSIONS: tuple[str, ...] = LEGACY_VERSIONS + MODERN_VERSIONS
 
 
 def negotiate_legacy(requested: object) -> str:
