@@ -165,7 +165,8 @@ class McpEndpoint:
             session,
             message,
             streaming="text/event-stream" in accept,
-            headers=request.headers,
+            # Optional whitespace around a field value is not part of it (RFC 9110); not every parser trims it.
+            headers={name: value.strip() for name, value in request.headers.items()},
             status=modern.http_status,
             on_finish=session.close,  # in this era, closing the response stream cancels the request
         )
