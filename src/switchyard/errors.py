@@ -120,6 +120,7 @@ _UNKNOWN = {
     "prompt": Reason.UNKNOWN_PROMPT,
     "resource": Reason.UNKNOWN_RESOURCE,
     "completion": Reason.INVALID_PARAMS,
+    "task": Reason.INVALID_PARAMS,
 }
 
 

@@ -219,6 +219,9 @@ class Gateway:
             caps["completions"] = {}
         if any("logging" in c for c in backend_caps):
             caps["logging"] = {}
+        task_caps = [c["tasks"] for c in backend_caps if isinstance(c.get("tasks"), dict)]
+        if task_caps:  # tasks are routed by id to the backend that started them
+            caps["tasks"] = task_caps[0]
         return caps
 
     def instructions(self) -> str | None:

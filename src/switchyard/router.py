@@ -13,6 +13,7 @@ import orjson
 from switchyard.catalogue import Catalogue, Entry
 from switchyard.errors import GatewayError, Reason
 from switchyard.pipeline.base import Call, Requester, Target
+from switchyard.tasks import TASK_METHODS, TaskTable
 from switchyard.upstream.backend import Backend
 
 Visible = Callable[[Entry], bool]
@@ -33,6 +34,7 @@ ROUTED = frozenset(
         "resources/unsubscribe",
         "completion/complete",
     }
+    | TASK_METHODS
 )
 
 
@@ -47,6 +49,7 @@ class Router:
     ) -> None:
         self._catalogue = catalogue
         self._backend_for = backend_for or (lambda server, _: backends[server])
+        self.tasks = TaskTable()
         self._page_size = page_size
         # Backend sessions are shared: a URI stays subscribed upstream while any client wants it.
         self.subscribers: dict[str, set[Any]] = {}
@@ -59,6 +62,9 @@ class Router:
         if method == "prompts/get":
             name = _name(params, "name")
             return _target("prompt", name, self._catalogue.prompt(name) or self._catalogue.departed("prompts", name))
+        if method in TASK_METHODS:
+            task_id = _name(params, "taskId")
+            return Target("task", task_id)  # resolved in forward(), where the requesting session is known
         if method == "completion/complete":
             ref = params.get("ref")
             if not isinstance(ref, dict):
@@ -73,6 +79,10 @@ class Router:
     async def forward(self, call: Call) -> dict[str, Any]:
         """The pipeline's terminal handler: rewrite the public name to the backend's and send."""
         target = call.target
+        requester = call.requester
+        owner = requester.session if requester is not None else None
+        if target.kind == "task":
+            return await self._forward_task(call, owner)
         if target.server is None:
             raise GatewayError.unknown(target.kind, target.public_name)
         if call.method in ("resources/subscribe", "resources/unsubscribe") and not self._needs_upstream(call):
@@ -83,9 +93,23 @@ class Router:
                 params = {**params, "ref": {**params["ref"], "name": target.original_name}}
             elif target.kind != "resource":
                 params = {**params, "name": target.original_name}
-        requester = call.requester
-        return await self._backend_for(target.server, requester).request(
-            call.method,
+        result = await self._send(target.server, call.method, params, requester)
+        return self.tasks.adopt(target.server, owner, result) if call.method == "tools/call" else result
+
+    async def _forward_task(self, call: Call, owner: Any) -> dict[str, Any]:
+        public_id = call.target.public_name
+        ref = self.tasks.find(public_id, owner)
+        if ref is None:
+            raise GatewayError.unknown("task", public_id)
+        params = {**call.params, "taskId": ref.task_id}
+        result = await self._send(ref.server, call.method, params, call.requester)
+        return self.tasks.publish(ref, public_id, result)
+
+    async def _send(
+        self, server: str, method: str, params: dict[str, Any], requester: Requester | None
+    ) -> dict[str, Any]:
+        return await self._backend_for(server, requester).request(
+            method,
             params,
             owner=requester,
             on_progress=requester.related if requester is not None else None,

@@ -66,6 +66,7 @@ class Session:
     def close(self) -> None:
         self.gateway.sessions.discard(self)
         self.gateway.router.forget_subscriber(self)
+        self.gateway.router.tasks.forget_owner(self)
         self.gateway.release(self)
         for task in self._inflight.values():
             task.cancel()
