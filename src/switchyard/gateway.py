@@ -67,7 +67,6 @@ class Gateway:
         self.sessions: set[Session] = set()
         self.listen_streams: set[ListenStream] = set()  # 2026-07-28 clients' subscriptions/listen requests
         self._ready = not self.backends
-        self.unattributed_notifications = 0  # backend notifications no single client could be given
         self._dirty_servers: set[str] = set()
         self._registry_wakeup = anyio.Event()
         self.catalogue.on_change(self._announce)
@@ -149,13 +148,7 @@ class Gateway:
         )
         if self._tasks is None:
             raise GatewayError(Reason.BACKEND_UNAVAILABLE, f"Backend '{server.name}': the gateway is not running")
-        scope = self._backend_scopes[f"{server.name}@{id(session)}"] = anyio.CancelScope()
-
-        async def run() -> None:
-            with scope:
-                await backend.run()
-
-        self._tasks.start_soon(run)
+        self._launch(f"{server.name}@{id(session)}", backend)
         return backend
 
     def release(self, session: Session) -> None:
@@ -178,9 +171,12 @@ class Gateway:
         self._ready = False
 
     def _start_backend(self, name: str) -> None:
+        self._launch(name, self.backends[name])
+
+    def _launch(self, key: str, backend: Backend) -> None:
+        """Run a backend in the gateway's task group, under a scope that `key` can cancel alone."""
         assert self._tasks is not None
-        scope = self._backend_scopes[name] = anyio.CancelScope()
-        backend = self.backends[name]
+        scope = self._backend_scopes[key] = anyio.CancelScope()
 
         async def run() -> None:
             with scope:
@@ -277,7 +273,7 @@ class Gateway:
             if method != "notifications/message" or _wants_log(requester, message):
                 requester.related(message)
             return
-        self.unattributed_notifications += 1
+        log.debug("%s from '%s' dropped: several clients have calls in flight", method, backend.name)
 
     async def _backend_request(self, backend: Backend, message: Message, requesters: list[Requester]) -> dict[str, Any]:
         """A backend asks its client something (sampling, elicitation, roots): find which client."""

@@ -7,7 +7,7 @@ read only the `Call`; they know nothing of transports or connections.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from switchyard.protocol.jsonrpc import RequestId
@@ -50,7 +50,6 @@ class Call:
     request_id: RequestId | None
     target: Target
     requester: Requester | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]

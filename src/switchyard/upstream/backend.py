@@ -387,10 +387,6 @@ class Backend:
             on_progress=on_progress,
         )
 
-    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
-        if self._connection is not None:
-            await self._connection.notify(method, params)
-
     async def _wait_until_up(self) -> Connection:
         if self.state == State.STARTING:
             # A first start (a per-client session, say) may take as long as any start; a restart is waited
