@@ -86,3 +86,27 @@ async def test_per_client_upstream_sessions_need_no_attribution(node_fixtures: P
         with anyio.fail_after(10):
             while len(psutil.Process().children(recursive=True)) > shared_pid_count:
                 await anyio.sleep(0.1)  # and they end with their clients' sessions (DELETE)
+
+
+async def test_a_client_that_never_answers_times_out_and_the_backend_lives_on(
+    node_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from switchyard.front import session as session_module
+
+    monkeypatch.setattr(session_module, "ASK_TIMEOUT", 0.5)
+
+    async def silent(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResult:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async with running_gateway(make_config({"everything": stdio_server(everything_argv())})) as gateway:
+        async with http_front(gateway) as url, legacy_client(url, sampling_callback=silent) as client:
+            with anyio.fail_after(10):
+                try:
+                    outcome = str(await client.call_tool("everything__trigger-sampling-request", {"prompt": "x"}))
+                except MCPError as exc:
+                    outcome = str(exc)
+            assert "did not answer sampling/createMessage" in outcome
+            echoed = await client.call_tool("everything__echo", {"message": "still up"})
+            assert "still up" in str(echoed.content)
+        assert gateway.backends["everything"].restarts == 0

@@ -72,7 +72,7 @@ class Session:
             task.cancel()
         for future in self._asks.values():
             if not future.done():
-                future.cancel()
+                future.set_exception(GatewayError(Reason.CANCELLED, "The client went away before answering"))
 
     # -- to the client -------------------------------------------------------------------------------------
 
@@ -104,6 +104,8 @@ class Session:
             via(jsonrpc.request(ask_id, method, params))
             with anyio.fail_after(ASK_TIMEOUT):
                 response = await future
+        except TimeoutError:
+            raise GatewayError(Reason.TIMEOUT, f"The client did not answer {method} within {ASK_TIMEOUT:g} s") from None
         finally:
             self._asks.pop(ask_id, None)
         if "error" in response:

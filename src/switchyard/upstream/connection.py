@@ -198,4 +198,7 @@ class Connection:
             reply = jsonrpc.error(message["id"], exc.error)
         except GatewayError as exc:
             reply = jsonrpc.error(message["id"], exc.to_jsonrpc())
+        except Exception as exc:  # whatever went wrong answering, the connection itself must live on
+            self._log.exception("answering %s failed", message["method"])
+            reply = jsonrpc.error(message["id"], GatewayError(Reason.INTERNAL, f"Internal error: {exc}").to_jsonrpc())
         self._outbox.put_nowait(reply)
