@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from switchyard import __version__
-from switchyard.cli import audit, config_cmd, serve, servers, status, tools
+from switchyard.cli import adopt, audit, config_cmd, serve, servers, status, tools
 
 app = typer.Typer(
     name="switchyard",
@@ -20,6 +20,10 @@ app.add_typer(servers.app, name="servers")
 app.add_typer(tools.app, name="tools")
 app.command("status")(status.status)
 app.command("audit")(audit.audit)
+app.command("import")(adopt.import_)
+app.command("connect")(adopt.connect)
+app.command("restore")(adopt.restore_)
+app.command("export")(adopt.export_)
 
 
 def _print_version(value: bool) -> None:
