@@ -62,6 +62,7 @@ class NamingPolicy:
     mode: NamingMode = "prefix"
     separator: str = "__"
     max_length: int = 64
+    reserved_tools: frozenset[str] = frozenset()  # the gateway's own tools (meta-tools)
 
 
 ChangeListener = Callable[[set[str]], None]
@@ -159,6 +160,7 @@ class Catalogue:
             mode=self._policy.mode,
             separator=self._policy.separator,
             max_length=self._policy.max_length,
+            reserved=self._policy.reserved_tools if kind == "tools" else frozenset(),
         )
         entries = []
         for server, definition in definitions:

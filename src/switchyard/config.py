@@ -148,6 +148,28 @@ class PoliciesConfig(_Model):
     tools: AllowDeny = AllowDeny()  # matched against "server:tool" (the backend's own tool name)
 
 
+SearchMode = Literal["all", "search", "dynamic", "auto"]
+
+
+class SearchConfig(_Model):
+    """How clients see the tool catalogue: every schema, or meta-tools that search it (search/)."""
+
+    # all: every tool; search: only the meta-tools; dynamic: meta-tools, and what a search finds is bound into the
+    # session's tools/list; auto: all while the full tools/list costs fewer than budget_tokens, else search.
+    mode: SearchMode = "auto"
+    budget_tokens: Annotated[int, Field(ge=0)] = 5000
+    always: list[str] = []  # public tool names or globs listed in every mode
+    max_bound: Annotated[int, Field(ge=1)] = 20  # dynamic mode: tools bound per session, least recently used dropped
+    search_tool_name: Ident = "search_tools"
+    call_tool_name: Ident = "call_tool"
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> SearchConfig:
+        if self.search_tool_name == self.call_tool_name:
+            raise _problem("the two meta-tools need distinct names", "call_tool_name")
+        return self
+
+
 class ServerConfig(_Model):
     """One backend, as Claude Desktop / Claude Code / Cursor / VS Code write it, plus Switchyard's options."""
 
@@ -279,6 +301,7 @@ def _scrub_url(url: str) -> str:
 class Config(_Model):
     gateway: GatewayConfig = GatewayConfig()
     policies: PoliciesConfig = PoliciesConfig()
+    search: SearchConfig = SearchConfig()
     servers: dict[str, ServerConfig] = {}  # in file order
     source: str | None = Field(None, exclude=True)  # the file it came from
 
@@ -293,7 +316,7 @@ class Config(_Model):
             if "servers" in data:
                 raise _problem("'mcpServers' and 'servers' (its VS Code alias) are both present; keep one", "servers")
             data["servers"] = data.pop("mcpServers")
-        for section in ("gateway", "policies", "servers"):
+        for section in ("gateway", "policies", "search", "servers"):
             if section in data and data[section] is None:  # a heading with everything below commented out
                 del data[section]
         servers = data.get("servers")

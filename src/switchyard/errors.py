@@ -28,10 +28,25 @@ class Reason(StrEnum):
     UNKNOWN_PROMPT = "unknown_prompt"
     UNKNOWN_RESOURCE = "unknown_resource"
     NOT_ALLOWED = "not_allowed"
+    ARGUMENT_NOT_ALLOWED = "argument_not_allowed"
     INVALID_CURSOR = "invalid_cursor"
     BACKEND_UNAVAILABLE = "backend_unavailable"
     BACKEND_CRASHED = "backend_crashed"
+    CIRCUIT_OPEN = "circuit_open"
+    AUTH_FAILED = "auth_failed"  # the gateway's own credential for a backend was refused
+    BAD_REDIRECT = "bad_redirect"
+    INVALID_BACKEND_MESSAGE = "invalid_backend_message"
     TIMEOUT = "timeout"
+    BACKEND_TIMEOUT = "backend_timeout"
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_INFLIGHT = "too_many_inflight"
+    TOO_MANY_SESSIONS = "too_many_sessions"
+    RESPONSE_TOO_LARGE = "response_too_large"
+    LINE_TOO_LONG = "line_too_long"
+    DEFINITION_CHANGED = "definition_changed"
+    POISONING_SUSPECTED = "poisoning_suspected"
+    PENDING_APPROVAL = "pending_approval"
+    OUTPUT_POLICY = "output_policy"
     CANCELLED = "cancelled"
     UNSUPPORTED_VERSION = "unsupported_protocol_version"
     INTERNAL = "internal_error"
@@ -53,15 +68,30 @@ _CODES: dict[Reason, int] = {
     # An unknown and a denied tool must be indistinguishable: same code, same reason.
     Reason.UNKNOWN_TOOL: INVALID_PARAMS,
     Reason.NOT_ALLOWED: INVALID_PARAMS,
+    Reason.ARGUMENT_NOT_ALLOWED: INVALID_PARAMS,
     Reason.UNKNOWN_PROMPT: INVALID_PARAMS,
     Reason.UNKNOWN_RESOURCE: INVALID_PARAMS,
     Reason.INVALID_CURSOR: INVALID_PARAMS,
     Reason.UNSUPPORTED_VERSION: INVALID_REQUEST,
     Reason.BACKEND_UNAVAILABLE: -31001,
+    Reason.CIRCUIT_OPEN: -31001,
+    Reason.AUTH_FAILED: -31001,
+    Reason.BAD_REDIRECT: -31001,
     Reason.BACKEND_CRASHED: -31002,
     Reason.TIMEOUT: -31003,
+    Reason.BACKEND_TIMEOUT: -31003,
     Reason.CANCELLED: -31004,
     Reason.REQUEST_TOO_LARGE: -31005,
+    Reason.RESPONSE_TOO_LARGE: -31005,
+    Reason.LINE_TOO_LONG: -31005,
+    Reason.RATE_LIMITED: -31006,
+    Reason.TOO_MANY_INFLIGHT: -31006,
+    Reason.TOO_MANY_SESSIONS: -31006,
+    Reason.DEFINITION_CHANGED: -31007,
+    Reason.POISONING_SUSPECTED: -31007,
+    Reason.PENDING_APPROVAL: -31007,
+    Reason.INVALID_BACKEND_MESSAGE: -31008,
+    Reason.OUTPUT_POLICY: -31009,
     Reason.INTERNAL: INTERNAL_ERROR,
     # The spec's own codes (2026-07-28), never invented here.
     Reason.HEADER_MISMATCH: -32020,

@@ -5,13 +5,16 @@ Fronts hand each client message to a `Session` built on this object; nothing her
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
+import orjson
 
 from switchyard.catalogue import KINDS, Catalogue, Entry, NamingPolicy
 from switchyard.config import Config, ServerConfig
@@ -22,6 +25,8 @@ from switchyard.pipeline.audit import Audit
 from switchyard.protocol.jsonrpc import Message
 from switchyard.registry import AuditWriter
 from switchyard.router import Router
+from switchyard.search.catalogue_index import CatalogueIndex
+from switchyard.search.metatools import MetaTools, metatool_definitions
 from switchyard.upstream.backend import Backend, State
 
 if TYPE_CHECKING:
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("switchyard.gateway")
 REGISTRY_SAVE_LIMIT = 10.0  # seconds a save of discovered definitions may take, even at shutdown
+_SERVER_DESCRIPTION_LENGTH = 500  # of a backend's instructions, indexed as what the server is for
 
 _LIST_CHANGED = {
     "tools": "notifications/tools/list_changed",
@@ -53,7 +59,11 @@ class Gateway:
         self.store = store
         settings = config.gateway
         servers = config.enabled_servers()
-        self.catalogue = Catalogue(NamingPolicy(settings.naming, settings.separator, settings.max_name_length))
+        self.metatool_definitions = metatool_definitions(config.search)
+        reserved = frozenset(d["name"] for d in self.metatool_definitions)
+        self.catalogue = Catalogue(
+            NamingPolicy(settings.naming, settings.separator, settings.max_name_length, reserved_tools=reserved)
+        )
         self.backends: dict[str, Backend] = {}
         self._backend_scopes: dict[str, anyio.CancelScope] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
@@ -63,7 +73,18 @@ class Gateway:
         self.audit = AuditWriter(store)
         self.router = Router(self.catalogue, self.backends, page_size=settings.page_size, backend_for=self.backend_for)
         self._private: dict[tuple[str, Any], Backend] = {}  # (server, session) -> that client's own session
-        self.handle_call = build_chain([Audit(self.audit.submit), self.allowlist], self.router.forward)
+        self.search_index = CatalogueIndex(self.catalogue, self._describe_server)
+        metatools = MetaTools(
+            config.search,
+            self.catalogue,
+            self.search_index,
+            visible=lambda client, entry: self.visible(entry),
+            resolve=self.router.target,
+            call_tool=lambda call: self.handle_call(call),
+        )
+        self.handle_call = build_chain([Audit(self.audit.submit), metatools, self.allowlist], self.router.forward)
+        self._always = [re.compile(fnmatch.translate(p)) for p in config.search.always]
+        self._list_tokens: tuple[int, int] | None = None  # (catalogue version, tokens of the full tools/list)
         self.sessions: set[Session] = set()
         self.listen_streams: set[ListenStream] = set()  # 2026-07-28 clients' subscriptions/listen requests
         self._ready = not self.backends
@@ -199,6 +220,29 @@ class Gateway:
         tool = entry.original_name if entry.kind == "tools" else None
         return self.allowlist.visible(entry.server, tool, entry.public_name if tool else None)
 
+    def always_listed(self, entry: Entry) -> bool:
+        """A tool that `search.always` keeps in every session's tools/list."""
+        subjects = (entry.public_name, f"{entry.server}:{entry.original_name}")
+        return any(p.match(subject) for p in self._always for subject in subjects)
+
+    def tool_list_tokens(self) -> int:
+        """What the full tools/list costs a model, in tokens (recounted only when the catalogue changes)."""
+        version = self.catalogue.version
+        if self._list_tokens is None or self._list_tokens[0] != version:
+            tools = [e.definition for e in self.catalogue.tools if self.visible(e)]
+            self._list_tokens = (version, count_tokens(orjson.dumps({"tools": tools}).decode()))
+        return self._list_tokens[1]
+
+    def _describe_server(self, server: str) -> str:
+        backend = self.backends.get(server)
+        if backend is None:
+            return ""
+        info = backend.server_info or {}
+        parts = [str(info[k]) for k in ("title", "description") if isinstance(info.get(k), str)]
+        if backend.instructions:
+            parts.append(backend.instructions[:_SERVER_DESCRIPTION_LENGTH])
+        return "\n".join(parts)
+
     def capabilities(self) -> dict[str, Any]:
         """Advertise only what some backend really offers (list changes: the gateway itself reports them, for
         handshake-era clients as notifications, for 2026-07-28 clients on `subscriptions/listen`)."""
@@ -333,3 +377,7 @@ def _wants_log(requester: Requester, message: Message) -> bool:
     if level not in LOG_LEVELS or requester.log_level not in LOG_LEVELS:
         return True
     return LOG_LEVELS.index(level) >= LOG_LEVELS.index(requester.log_level)
+
+
+def count_tokens(text: str) -> int:  # TODO(lead): replace with the context report's tokenizer
+    return len(text) // 4

@@ -48,12 +48,18 @@ class Collision:
 
 
 def assign(
-    requests: Sequence[NameRequest], *, mode: NamingMode, separator: str, max_length: int
+    requests: Sequence[NameRequest],
+    *,
+    mode: NamingMode,
+    separator: str,
+    max_length: int,
+    reserved: frozenset[str] = frozenset(),
 ) -> tuple[dict[tuple[str, str], str], list[Collision]]:
     """Map (server, original name) to a public name; report names that two servers both claim.
 
     `auto` prefixes only the names that collide; `none` keeps the first server's (in config order) and
-    drops the others, reporting the collision so that `config check` can fail on it.
+    drops the others, reporting the collision so that `config check` can fail on it. A `reserved` name (the
+    gateway's own tools) is prefixed in every mode.
     """
     by_name: dict[str, list[NameRequest]] = defaultdict(list)
     for request in requests:
@@ -66,15 +72,15 @@ def assign(
     colliding = {c.name for c in collisions}
 
     names: dict[tuple[str, str], str] = {}
-    taken: set[str] = set()
+    taken: set[str] = set(reserved)
     for request in requests:
         key = (request.server, request.name)
-        if mode == "prefix" or (mode == "auto" and request.name in colliding):
+        if mode == "prefix" or request.name in reserved or (mode == "auto" and request.name in colliding):
             public = prefixed(request.prefix, request.name, separator, max_length)
         else:
             public = request.name
         if public in taken:  # `none` collision, or two prefixed names that sanitise alike
-            if mode != "none":
+            if mode != "none" or public in reserved:
                 public = fit(f"{public}{separator}{sanitize(request.server)}", max_length)
             if public in taken:
                 continue

@@ -141,11 +141,16 @@ class Router:
 
     def list_page(self, method: str, params: dict[str, Any] | None, visible: Visible) -> dict[str, Any]:
         attribute, key = LISTS[method]
-        entries = [e for e in getattr(self._catalogue, attribute) if visible(e)]
+        definitions = [e.definition for e in getattr(self._catalogue, attribute) if visible(e)]
+        return self.page(method, key, definitions, params)
+
+    def page(
+        self, method: str, key: str, definitions: list[dict[str, Any]], params: dict[str, Any] | None
+    ) -> dict[str, Any]:
         offset = _decode_cursor((params or {}).get("cursor"), method)
-        end = offset + self._page_size if self._page_size > 0 else len(entries)
-        result: dict[str, Any] = {key: [e.definition for e in entries[offset:end]]}
-        if end < len(entries):
+        end = offset + self._page_size if self._page_size > 0 else len(definitions)
+        result: dict[str, Any] = {key: definitions[offset:end]}
+        if end < len(definitions):
             result["nextCursor"] = _encode_cursor(method, end)
         return result
 

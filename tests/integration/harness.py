@@ -25,8 +25,11 @@ def stdio_server(argv: Sequence[str], **extra: Any) -> dict[str, Any]:
     return {"command": argv[0], "args": list(argv[1:]), **extra}
 
 
-def make_config(servers: dict[str, dict[str, Any]], **gateway: Any) -> Config:
-    data: dict[str, Any] = {"mcpServers": servers}
+ALL_TOOLS = {"mode": "all"}  # what tests that expect every tool listed ask for (the default mode is `auto`)
+
+
+def make_config(servers: dict[str, dict[str, Any]], *, search: dict[str, Any] = ALL_TOOLS, **gateway: Any) -> Config:
+    data: dict[str, Any] = {"mcpServers": servers, "search": search}
     policies = gateway.pop("policies", None)
     if policies:
         data["policies"] = policies
@@ -35,8 +38,10 @@ def make_config(servers: dict[str, dict[str, Any]], **gateway: Any) -> Config:
     return Config.model_validate(data)
 
 
-def write_config(path: Path, servers: dict[str, dict[str, Any]], **gateway: Any) -> Path:
-    data: dict[str, Any] = {"mcpServers": servers}
+def write_config(
+    path: Path, servers: dict[str, dict[str, Any]], *, search: dict[str, Any] = ALL_TOOLS, **gateway: Any
+) -> Path:
+    data: dict[str, Any] = {"mcpServers": servers, "search": search}
     if gateway:
         data["gateway"] = gateway
     path.write_text(json.dumps(data, indent=2))

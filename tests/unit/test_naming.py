@@ -58,3 +58,17 @@ def test_prefixed_names_that_sanitise_alike_stay_distinct() -> None:
     requests = [NameRequest("s", "s", "a.b"), NameRequest("s", "s", "a_b")]
     names, _ = assign(requests, mode="prefix", separator="__", max_length=64)
     assert len(set(names.values())) == 2
+
+
+def test_reserved_names_are_prefixed_in_every_mode() -> None:
+    """A backend tool named like a meta-tool never shadows it, whatever the naming mode."""
+    requests = [NameRequest("a", "a", "search_tools"), NameRequest("a", "a", "echo")]
+    reserved = frozenset({"search_tools", "call_tool"})
+    for mode in ("prefix", "none", "auto"):
+        names, _ = assign(requests, mode=mode, separator="__", max_length=64, reserved=reserved)
+        assert names[("a", "search_tools")] == "a__search_tools", mode
+        assert names[("a", "echo")] == ("a__echo" if mode == "prefix" else "echo"), mode
+    # A prefixed name that happens to spell a reserved one is moved aside too.
+    clash = [NameRequest("call", "call", "tool")]
+    names, _ = assign(clash, mode="prefix", separator="_", max_length=64, reserved=reserved)
+    assert names[("call", "tool")] not in reserved

@@ -19,6 +19,7 @@ import anyio
 
 from switchyard.errors import BackendError, GatewayError, Reason
 from switchyard.front import listen
+from switchyard.front.tool_view import ToolView
 from switchyard.gateway import LOG_LEVELS, Gateway
 from switchyard.pipeline import Call, Client, Requester
 from switchyard.protocol import jsonrpc, modern
@@ -60,6 +61,7 @@ class Session:
         # A stateless session serves modern requests, which carry their own context and get no unsolicited
         # messages: it is not announced to the gateway.
         self.stateless = stateless
+        self.tools = ToolView(gateway, stateless=stateless)
         if not stateless:
             gateway.sessions.add(self)
 
@@ -210,7 +212,11 @@ class Session:
             result = await gateway.handle_call(call)
             if envelope is None:
                 result = await self._drive_input_required(call, result)
+            if method == "tools/call":
+                self._after_tool_call(call, result)
             return result
+        if method == "tools/list":
+            return self.tools.listing(params)
         if method in LISTS:
             return gateway.router.list_page(method, params, gateway.visible)
         if method == "ping":
@@ -224,6 +230,19 @@ class Session:
         if method == "subscriptions/listen" and envelope is not None:
             return await self._listen(request_id, params, related)
         raise GatewayError(Reason.METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    def _after_tool_call(self, call: Call, result: dict[str, Any]) -> None:
+        """Searches bind what they found (dynamic mode); successful calls feed the search's usage prior."""
+        if result.get("isError") is True:
+            return
+        name = call.target.public_name
+        if name != self.gateway.config.search.search_tool_name:
+            self.tools.called(name)
+            return
+        found = [t["name"] for t in (result.get("structuredContent") or {}).get("tools", ())]
+        query = str((call.params.get("arguments") or {}).get("query", ""))
+        if self.tools.found(query, found):
+            self.notify(jsonrpc.notification("notifications/tools/list_changed"))
 
     async def _drive_input_required(self, call: Call, result: dict[str, Any]) -> dict[str, Any]:
         """A 2026-07-28 backend asks for input in its result; a handshake-era client is asked with real

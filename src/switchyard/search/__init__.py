@@ -1,0 +1,1 @@
+"""Tool search: an index over the catalogue, and the meta-tools that expose it to clients."""
