@@ -9,9 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.representer import RoundTripRepresenter
 
 from switchyard.clients.base import Entry
 from switchyard.clients.files import write_atomically
@@ -24,6 +27,21 @@ _FLUSH_LIST = re.compile(r"^( *)[^\s#-][^\n]*:[ \t]*\n\1- ", re.M)
 
 class SwitchyardFileError(ValueError):
     pass
+
+
+_STR = "tag:yaml.org,2002:str"
+_GATEWAY_RESOLVER = yaml.resolver.Resolver()  # the gateway reads YAML 1.1: `yes`, `on` and `~` are no strings
+
+
+class _Representer(RoundTripRepresenter):
+    """ruamel writes YAML 1.2; a string the gateway's YAML 1.1 loader would take for something else is quoted."""
+
+    def represent_str(self, data: str) -> ScalarNode:
+        plain = _GATEWAY_RESOLVER.resolve(yaml.ScalarNode, data, (True, False)) == _STR
+        return self.represent_scalar(_STR, data, style=None if plain else "'")
+
+
+_Representer.add_representer(str, _Representer.represent_str)
 
 
 class SwitchyardFile:
@@ -40,6 +58,7 @@ class SwitchyardFile:
         except OSError as exc:
             raise SwitchyardFileError(f"{path}: cannot read: {exc.strerror}") from None
         self._yaml = YAML()
+        self._yaml.Representer = _Representer
         self._yaml.preserve_quotes = True
         flush = self.original is not None and _FLUSH_LIST.search(self.original) is not None
         self._yaml.indent(mapping=2, sequence=2 if flush else 4, offset=0 if flush else 2)
