@@ -84,10 +84,15 @@ class VerifyReport:
         return all(s.verdict in ("identical", "skipped") for s in self.servers)
 
     def naming_advice(self) -> str | None:
+        clashes = ", ".join(f"{c.name} ({' and '.join(c.servers)})" for c in self.auto_collisions)
+        if clashes and self.naming_mode == "none":
+            return (
+                f"under gateway.naming: none only the first server keeps a name that several offer: {clashes}; "
+                "gateway.naming: auto keeps the others reachable under their prefix"
+            )
         if not self.name_changes:
             return None
-        if self.auto_collisions:
-            clashes = ", ".join(f"{c.name} ({' and '.join(c.servers)})" for c in self.auto_collisions)
+        if clashes:
             return f"gateway.naming: auto would still prefix names that several servers offer: {clashes}"
         if self.naming_mode != "auto":
             return "set gateway.naming: auto to keep every original name (no two servers offer the same name)"
@@ -271,13 +276,14 @@ def _compare(
         expected = 0
         for definition in getattr(direct, attribute):
             original = definition[identity]
-            name = public.get((attribute, server, original), original) if identity == "name" else original
+            # A name the naming policy gives away to another server (`naming: none`) is unreachable.
+            name = public.get((attribute, server, original)) if identity == "name" else original
             tool = original if attribute == "tools" else None
             if not allowlist.visible(server, tool, name if tool else None):
                 report.hidden_by_policy.append(f"{kind} {original}")
                 continue
             expected += 1
-            mine = theirs.get(name)
+            mine = theirs.get(name) if name is not None else None
             if mine is None:
                 missing.append(original)
                 continue

@@ -94,6 +94,8 @@ def print_report(report: Any) -> None:
             say(advice)
     else:
         say(f"no tool or prompt name changes through the gateway (gateway.naming: {report.naming_mode})")
+        if advice := report.naming_advice():
+            say(advice)
 
 
 def report_json(report: Any) -> dict[str, Any]:
