@@ -48,7 +48,18 @@ def read_location(client: ClientFormat, location: Location, place: Place) -> Sou
         servers = client.read(data, location, place, notes)
     except (JsonFileError, CodexFileError, UnicodeDecodeError) as exc:
         raise ClientFileError(f"{location.path}: {exc}") from None
-    return Source(client, location, servers, notes)
+    return Source(client, location, {name: _anchored(entry, place.cwd) for name, entry in servers.items()}, notes)
+
+
+def _anchored(entry: Entry, project: Path) -> Entry:
+    """Relative `cwd` and `envFile` made absolute: clients resolve them from the project they run in, Switchyard
+    from its config's folder."""
+    out = dict(entry)
+    for key in ("cwd", "envFile"):
+        value = out.get(key)
+        if isinstance(value, str) and not value.startswith(("$", "~")) and not Path(value).is_absolute():
+            out[key] = str(project / value)
+    return out
 
 
 def read_client(client: ClientFormat, place: Place) -> list[Source]:
