@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
-import orjson
 
 from switchyard.catalogue import KINDS, Catalogue, Entry, NamingPolicy
 from switchyard.config import Config, ServerConfig
@@ -25,6 +24,7 @@ from switchyard.pipeline.audit import Audit
 from switchyard.protocol.jsonrpc import Message
 from switchyard.registry import AuditWriter
 from switchyard.router import Router
+from switchyard.search.budget import lists_everything
 from switchyard.search.catalogue_index import CatalogueIndex
 from switchyard.search.metatools import MetaTools, metatool_definitions
 from switchyard.upstream.backend import Backend, State
@@ -84,7 +84,7 @@ class Gateway:
         )
         self.handle_call = build_chain([Audit(self.audit.submit), metatools, self.allowlist], self.router.forward)
         self._always = [re.compile(fnmatch.translate(p)) for p in config.search.always]
-        self._list_tokens: tuple[int, int] | None = None  # (catalogue version, tokens of the full tools/list)
+        self._auto_choice: tuple[int, bool] | None = None  # (catalogue version, list every tool?)
         self.sessions: set[Session] = set()
         self.listen_streams: set[ListenStream] = set()  # 2026-07-28 clients' subscriptions/listen requests
         self._ready = not self.backends
@@ -225,13 +225,13 @@ class Gateway:
         subjects = (entry.public_name, f"{entry.server}:{entry.original_name}")
         return any(p.match(subject) for p in self._always for subject in subjects)
 
-    def tool_list_tokens(self) -> int:
-        """What the full tools/list costs a model, in tokens (recounted only when the catalogue changes)."""
+    def lists_every_tool(self) -> bool:
+        """`auto` mode's choice: every tool while the full list fits the token budget (decided per catalogue)."""
         version = self.catalogue.version
-        if self._list_tokens is None or self._list_tokens[0] != version:
+        if self._auto_choice is None or self._auto_choice[0] != version:
             tools = [e.definition for e in self.catalogue.tools if self.visible(e)]
-            self._list_tokens = (version, count_tokens(orjson.dumps({"tools": tools}).decode()))
-        return self._list_tokens[1]
+            self._auto_choice = (version, lists_everything(tools, self.config.search.budget_tokens))
+        return self._auto_choice[1]
 
     def _describe_server(self, server: str) -> str:
         backend = self.backends.get(server)
@@ -377,7 +377,3 @@ def _wants_log(requester: Requester, message: Message) -> bool:
     if level not in LOG_LEVELS or requester.log_level not in LOG_LEVELS:
         return True
     return LOG_LEVELS.index(level) >= LOG_LEVELS.index(requester.log_level)
-
-
-def count_tokens(text: str) -> int:  # TODO(lead): replace with the context report's tokenizer
-    return len(text) // 4

@@ -32,7 +32,7 @@ class ToolView:
     def mode(self) -> ListedMode:
         configured = self._settings.mode
         if configured == "auto":
-            return "all" if self._gateway.tool_list_tokens() < self._settings.budget_tokens else "search"
+            return "all" if self._gateway.lists_every_tool() else "search"
         if configured == "dynamic" and self._stateless:
             return "search"  # a 2026-07-28 client's lists must not vary per connection
         return configured
