@@ -6,6 +6,8 @@ import typer
 
 from switchyard import __version__
 from switchyard.cli import adopt, audit, config_cmd, serve, servers, status, tools
+from switchyard.cli import doctor as doctor_cmd
+from switchyard.cli import verify as verify_cmd
 
 app = typer.Typer(
     name="switchyard",
@@ -24,6 +26,8 @@ app.command("import")(adopt.import_)
 app.command("connect")(adopt.connect)
 app.command("restore")(adopt.restore_)
 app.command("export")(adopt.export_)
+app.command("verify")(verify_cmd.verify)
+app.command("doctor")(doctor_cmd.doctor)
 
 
 def _print_version(value: bool) -> None:
