@@ -17,9 +17,12 @@ from switchyard.protocol.jsonrpc import RequestId
 class Client:
     """Who is calling, and over what."""
 
-    principal: str
+    principal: str  # API key name, JWT `sub`, "local" (HTTP without auth) or "stdio"
     transport: str
     session_id: str | None = None
+    profile: str | None = None  # None: no profile (everything the policies allow)
+    role: str = "client"  # "client" | "admin"
+    remote: str | None = None  # the peer's address, for HTTP
 
 
 @dataclass(frozen=True, slots=True)
