@@ -165,6 +165,12 @@ async def verify(
             report.verdict, report.reason = "failed to start", f"through the gateway: {gateway_error}"
             continue
         _compare(report, server.name, seen.snapshot, through, public, allowlist)
+        expected = sum(direct_count for direct_count, _ in report.counts.values())
+        if expected and not any(found for _, found in report.counts.values()):
+            # Nothing of it at all: it did not come up inside the gateway (which logs why at `serve`).
+            report.differences = [
+                f"none of its {expected} items are listed through the gateway (it did not start there)"
+            ]
         if seen.call is not None and seen.call_result is not None and server.name in call_results:
             report.call = CallOutcome(
                 seen.call.tool, seen.call.arguments, result_difference(seen.call_result, call_results[server.name])

@@ -39,7 +39,7 @@ def verify(
     settings = read_config(config)
     report = run(_verify, settings, registry, server, timeout)
     if json_output:
-        print_json(report_json(report))
+        print_json(report_json(report, strict_names=strict_names))
     else:
         print_report(report)
     if not report.passed(strict_names=strict_names):
@@ -98,9 +98,9 @@ def print_report(report: Any) -> None:
             say(advice)
 
 
-def report_json(report: Any) -> dict[str, Any]:
+def report_json(report: Any, *, strict_names: bool) -> dict[str, Any]:
     return {
-        "passed": report.passed(),
+        "passed": report.passed(strict_names=strict_names),
         "naming": report.naming_mode,
         "servers": [
             {**asdict(server), "counts": {k: list(v) for k, v in server.counts.items()}} for server in report.servers
