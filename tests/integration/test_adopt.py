@@ -214,6 +214,9 @@ def test_connect_then_restore_gives_back_every_byte(desk: Desk) -> None:
     assert (backup / saved["copy"]).read_bytes() == before[".config/Claude/claude_desktop_config.json"]
 
     assert "nothing to change" in desk.run("connect", "claude-desktop").stdout  # connected already: no new backup
+    config = desk.config.read_bytes()
+    desk.run("import", "claude-desktop")  # the gateway's own entry is not a server to import
+    assert desk.config.read_bytes() == config
     restored = desk.run("restore", "claude-desktop")
     assert f"restored {original}" in restored.stdout
     assert snapshot(desk.home) == before

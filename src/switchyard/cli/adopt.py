@@ -220,7 +220,7 @@ def restore_(
         fail(f"no backups of {client.title} (`switchyard connect {client.name}` makes one)")
     chosen = backups[-1]
     if at is not None:
-        matching = [b for b in backups if b.stamp.startswith(at)]
+        matching = [b for b in backups if b.stamp == at] or [b for b in backups if b.stamp.startswith(at)]
         if len(matching) != 1:
             known = ", ".join(b.stamp for b in backups)
             fail(f"{'no' if not matching else 'more than one'} backup of {client.title} at {at!r} (known: {known})")

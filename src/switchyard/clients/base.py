@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 Entry = dict[str, Any]
+GATEWAY_NAME = "switchyard"  # the entry `connect` writes into a client's config
 
 # Where a server's definition applies: a user's every project, one project (a shared file in it), or one
 # project for one user only (Claude Code's "local" scope).

@@ -9,10 +9,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from switchyard.clients.backups import Change
-from switchyard.clients.base import ClientFormat, Entry, Location, Place, Scope
+from switchyard.clients.base import GATEWAY_NAME, ClientFormat, Entry, Location, Place, Scope
 from switchyard.clients.importing import Source, identity
-
-GATEWAY_NAME = "switchyard"
 
 
 class ConnectError(ValueError):

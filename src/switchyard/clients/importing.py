@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from switchyard.clients.base import ClientFormat, Entry, Location, Notes, Place, scrub_name
+from switchyard.clients.base import GATEWAY_NAME, ClientFormat, Entry, Location, Notes, Place, scrub_name
 from switchyard.clients.codex import CodexFileError
 from switchyard.clients.formats import FORMATS
 from switchyard.clients.json_format import JsonFileError
@@ -121,6 +121,8 @@ def plan_import(sources: Iterable[Source], existing: Mapping[str, Entry], on_cla
         plan.variables.update(source.notes.variables)
         plan.dropped += [f"{source.location.path}: {note}" for note in source.notes.dropped]
         for name, entry in source.servers.items():
+            if name == GATEWAY_NAME:  # the gateway's own entry in a connected client
+                continue
             item = Imported(name, entry, source)
             key = identity(entry)
             if key in by_identity:
