@@ -1,16 +1,21 @@
-"""Record the real `tools/list` of twelve popular MCP servers as a catalogue fixture.
+"""Record the real `tools/list` of popular MCP servers as catalogue fixtures.
 
-Writes benchmarks/data/catalogues/popular-12.json: {"servers": {name: {"package", "registry", "version", "tools"}}},
-the tools exactly as each server sent them. The servers start through Switchyard's own upstream (a one-shot
-gateway), with dummy API tokens: listing tools needs no account and no network.
+Two sets, each written to benchmarks/data/catalogues/<set>.json as {"servers": {name: {"package", "registry",
+"version", "tools"}}}, the tools exactly as each server sent them:
+
+- popular-12: twelve popular servers (68 tools), the realistic setup of `switchyard context`'s targets;
+- more-16: sixteen more (264 tools), which benchmarks/large_catalogue.py adds to reach 500+ real tools.
+
+The servers start through Switchyard's own upstream (a one-shot gateway) with dummy API tokens: listing tools needs
+no account, and none of them needs the network to list (more-16 records under `unshare -n` too).
 
 It installs nothing. Install the pinned servers once (npm into a project-local folder, PyPI into a venv of their own);
-the redis server needs a Redis to connect to (--redis, default the local one):
+popular-12's redis server needs a Redis to connect to (--redis, default the local one):
 
     npm ci --prefix benchmarks/catalogue-servers --ignore-scripts
     python3 -m venv /tmp/catalogue-venv
     /tmp/catalogue-venv/bin/pip install -r benchmarks/catalogue-servers/requirements.txt
-    .venv/bin/python benchmarks/record_catalogue.py --python /tmp/catalogue-venv/bin/python
+    .venv/bin/python benchmarks/record_catalogue.py popular-12 more-16 --python /tmp/catalogue-venv/bin/python
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from switchyard.config import Config
 
 BENCHMARKS = Path(__file__).resolve().parent
 NODE_SERVERS = BENCHMARKS / "catalogue-servers"
-OUTPUT = BENCHMARKS / "data" / "catalogues" / "popular-12.json"
+CATALOGUES = BENCHMARKS / "data" / "catalogues"
+TOKEN = "dummy-token-0000000000"
 
 
 @dataclass(frozen=True)
@@ -45,70 +51,75 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
 
 
-SERVERS = (
-    Server("time", "pypi", "mcp-server-time", "mcp-server-time", ("--local-timezone", "UTC")),
-    Server("git", "pypi", "mcp-server-git", "mcp-server-git"),
-    Server("fetch", "pypi", "mcp-server-fetch", "mcp-server-fetch"),
-    Server("filesystem", "npm", "@modelcontextprotocol/server-filesystem", "mcp-server-filesystem", ("{tmp}",)),
-    Server(
-        "memory",
-        "npm",
-        "@modelcontextprotocol/server-memory",
-        "mcp-server-memory",
-        env={"MEMORY_FILE_PATH": "{tmp}/memory.jsonl"},
+def pypi(name: str, package: str, *args: str) -> Server:
+    return Server(name, "pypi", package, package, args)
+
+
+def npm(name: str, package: str, entry: str, *args: str, **env: str) -> Server:
+    return Server(name, "npm", package, entry, args, {"HOME": "{tmp}", **env})
+
+
+MCP = "@modelcontextprotocol/"
+SETS = {
+    "popular-12": (
+        pypi("time", "mcp-server-time", "--local-timezone", "UTC"),
+        pypi("git", "mcp-server-git"),
+        pypi("fetch", "mcp-server-fetch"),
+        npm("filesystem", MCP + "server-filesystem", "mcp-server-filesystem", "{tmp}"),
+        npm("memory", MCP + "server-memory", "mcp-server-memory", MEMORY_FILE_PATH="{tmp}/memory.jsonl"),
+        npm("sequential-thinking", MCP + "server-sequential-thinking", "mcp-server-sequential-thinking"),
+        npm("slack", MCP + "server-slack", "mcp-server-slack", SLACK_BOT_TOKEN=TOKEN, SLACK_TEAM_ID="T0000"),
+        npm("brave-search", MCP + "server-brave-search", "mcp-server-brave-search", BRAVE_API_KEY=TOKEN),
+        npm("google-maps", MCP + "server-google-maps", "mcp-server-google-maps", GOOGLE_MAPS_API_KEY=TOKEN),
+        npm("postgres", MCP + "server-postgres", "mcp-server-postgres", "postgresql://127.0.0.1:9/none"),
+        npm("puppeteer", MCP + "server-puppeteer", "mcp-server-puppeteer"),
+        npm("redis", MCP + "server-redis", "mcp-server-redis", "{redis}"),
     ),
-    Server(
-        "sequential-thinking",
-        "npm",
-        "@modelcontextprotocol/server-sequential-thinking",
-        "mcp-server-sequential-thinking",
+    "more-16": (
+        npm("github", MCP + "server-github", "mcp-server-github", GITHUB_PERSONAL_ACCESS_TOKEN=TOKEN),
+        npm("gitlab", MCP + "server-gitlab", "mcp-server-gitlab", GITLAB_PERSONAL_ACCESS_TOKEN=TOKEN),
+        npm("everything", MCP + "server-everything", "mcp-server-everything"),
+        npm("playwright", "@playwright/mcp", "playwright-mcp"),
+        npm("notion", "@notionhq/notion-mcp-server", "notion-mcp-server", NOTION_TOKEN=TOKEN),
+        npm("sentry", "@sentry/mcp-server", "sentry-mcp", f"--access-token={TOKEN}"),
+        npm("context7", "@upstash/context7-mcp", "context7-mcp"),
+        npm("desktop-commander", "@wonderwhy-er/desktop-commander", "desktop-commander"),
+        npm("firecrawl", "firecrawl-mcp", "firecrawl-mcp", FIRECRAWL_API_KEY=f"fc-{TOKEN}"),
+        npm("tavily", "tavily-mcp", "tavily-mcp", TAVILY_API_KEY=f"tvly-{TOKEN}"),
+        npm("mongodb", "mongodb-mcp-server", "mongodb-mcp-server", MDB_MCP_TELEMETRY="disabled"),
+        npm("kubernetes", "mcp-server-kubernetes", "mcp-server-kubernetes"),
+        npm("hubspot", "@hubspot/mcp-server", "mcp-hubspot", PRIVATE_APP_ACCESS_TOKEN=TOKEN),
+        npm("exa", "exa-mcp-server", "exa-mcp-server", EXA_API_KEY=TOKEN),
+        npm("airtable", "airtable-mcp-server", "airtable-mcp-server", AIRTABLE_API_KEY=f"pat{TOKEN}"),
+        npm(
+            "elasticsearch",
+            "@elastic/mcp-server-elasticsearch",
+            "mcp-server-elasticsearch",
+            ES_URL="http://127.0.0.1:9",
+            ES_API_KEY=TOKEN,
+        ),
     ),
-    Server(
-        "slack",
-        "npm",
-        "@modelcontextprotocol/server-slack",
-        "mcp-server-slack",
-        env={"SLACK_BOT_TOKEN": "xoxb-dummy", "SLACK_TEAM_ID": "T0000"},
-    ),
-    Server(
-        "brave-search",
-        "npm",
-        "@modelcontextprotocol/server-brave-search",
-        "mcp-server-brave-search",
-        env={"BRAVE_API_KEY": "dummy"},
-    ),
-    Server(
-        "google-maps",
-        "npm",
-        "@modelcontextprotocol/server-google-maps",
-        "mcp-server-google-maps",
-        env={"GOOGLE_MAPS_API_KEY": "dummy"},
-    ),
-    Server(
-        "postgres",
-        "npm",
-        "@modelcontextprotocol/server-postgres",
-        "mcp-server-postgres",
-        ("postgresql://127.0.0.1:9/none",),
-    ),
-    Server("puppeteer", "npm", "@modelcontextprotocol/server-puppeteer", "mcp-server-puppeteer"),
-    Server("redis", "npm", "@modelcontextprotocol/server-redis", "mcp-server-redis", ("{redis}",)),
-)
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sets", nargs="+", choices=sorted(SETS), help="Which sets to record.")
     parser.add_argument("--python", default=sys.executable, help="The interpreter whose venv has the PyPI servers.")
     parser.add_argument("--node", default=shutil.which("node") or "node", help="Node.js for the npm servers.")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="A Redis the redis server connects to.")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
     options = parser.parse_args()
+    for name in options.sets:
+        record_set(name, SETS[name], options)
+
+
+def record_set(name: str, servers: tuple[Server, ...], options: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="switchyard-catalogue-") as scratch:
         placeholders = {"{tmp}": scratch, "{redis}": options.redis}
-        launches = {server.name: launch(server, options.python, options.node, placeholders) for server in SERVERS}
+        launches = {server.name: launch(server, options.python, options.node, placeholders) for server in servers}
         listings, problems = anyio.run(record, launches)
     if problems:
-        sys.exit("\n".join(f"server '{name}' did not start: {why}" for name, why in problems.items()))
+        sys.exit("\n".join(f"server '{server}' did not start: {why}" for server, why in problems.items()))
     catalogue = {
         "servers": {
             server.name: {
@@ -117,13 +128,14 @@ def main() -> None:
                 "version": version(server, options.python),
                 "tools": listings[server.name],
             }
-            for server in SERVERS
+            for server in servers
         }
     }
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(json.dumps(catalogue, indent=1, ensure_ascii=False) + "\n")
+    output = CATALOGUES / f"{name}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(catalogue, indent=1, ensure_ascii=False) + "\n")
     total = sum(len(tools) for tools in listings.values())
-    print(f"{options.output}: {total} tools over {len(listings)} servers")
+    print(f"{output}: {total} tools over {len(listings)} servers")
 
 
 async def record(launches: dict[str, dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
