@@ -143,9 +143,95 @@ class AllowDeny(_Model):
     deny: list[str] = []
 
 
+class UrlRule(_Model):
+    """Where a URL argument may point: its scheme, host (exact, or `*.domain` for subdomains) and port."""
+
+    schemes: list[str] = ["https"]
+    hosts: list[str] = []  # empty: any host
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = []  # empty: the scheme's default port only
+
+
+def _regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise _expected(f"a regular expression ({exc})") from None
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+class ArgumentRule(_Model):
+    """Constraints on one argument of a tool (pipeline/arguments.py); every constraint given must hold."""
+
+    path_under: list[str] | None = None  # absolute POSIX roots; the path must lie under one of them
+    url: UrlRule | None = None
+    pattern: Regex | None = None  # the whole value must match
+    enum: list[Any] | None = None
+    max_length: Annotated[int | None, Field(ge=0)] = None
+
+    @field_validator("path_under")
+    @classmethod
+    def _absolute_roots(cls, roots: list[str] | None) -> list[str] | None:
+        if roots is not None and not all(root.startswith("/") for root in roots):
+            raise _expected("absolute paths (starting with /)")
+        return roots
+
+
+# tool (public name, "server:tool", or a glob of either) -> argument name -> rule
+ArgumentRules = dict[str, dict[str, ArgumentRule]]
+
+
+class RedactionConfig(_Model):
+    """Secrets removed from backend results and errors before a client sees them (pipeline/redaction.py)."""
+
+    enabled: bool = True
+    patterns: list[Regex] = []  # more secret formats, as regular expressions
+
+
 class PoliciesConfig(_Model):
     servers: AllowDeny = AllowDeny()  # matched against server names
     tools: AllowDeny = AllowDeny()  # matched against "server:tool" (the backend's own tool name)
+    arguments: ArgumentRules = {}
+    redaction: RedactionConfig = RedactionConfig()
+
+
+class LimitsConfig(_Model):
+    """Per principal and per session limits (pipeline/limits.py), and the backends' circuit breakers."""
+
+    rate: Annotated[float, Field(ge=0)] = 0  # calls per second per principal; 0: unlimited
+    burst: Annotated[int | None, Field(ge=1)] = None  # calls at once above the rate; default: twice the rate
+    max_inflight: Annotated[int, Field(ge=0)] = 0  # concurrent calls per principal; 0: unlimited
+    max_inflight_per_session: Annotated[int, Field(ge=0)] = 64  # 0: unlimited
+    call_timeout_s: Annotated[float | None, Field(gt=0)] = None  # default: the server's or gateway's timeout
+    max_response_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024  # one backend message, decoded
+    circuit_failures: Annotated[int, Field(ge=0)] = 5  # consecutive failures that open a breaker; 0: never
+    circuit_cooldown_s: Annotated[float, Field(gt=0)] = 10.0
+
+
+class ProfileLimits(_Model):
+    """A profile's own limits; what is left out comes from the top-level `limits`."""
+
+    rate: Annotated[float | None, Field(ge=0)] = None
+    burst: Annotated[int | None, Field(ge=1)] = None
+    max_inflight: Annotated[int | None, Field(ge=0)] = None
+    max_inflight_per_session: Annotated[int | None, Field(ge=0)] = None
+    call_timeout_s: Annotated[float | None, Field(gt=0)] = None
+
+
+class ProfileConfig(_Model):
+    """A virtual server: the servers and tools one kind of client may see and call, its mode and limits.
+
+    A profile narrows the top-level `policies`, never widens them: both must allow a tool.
+    """
+
+    servers: AllowDeny = AllowDeny()
+    tools: AllowDeny = AllowDeny()  # public names or "server:tool", globs
+    arguments: ArgumentRules = {}
+    mode: SearchMode | None = None  # default: search.mode
+    limits: ProfileLimits = ProfileLimits()
 
 
 SearchMode = Literal["all", "search", "dynamic", "auto"]
@@ -301,6 +387,8 @@ def _scrub_url(url: str) -> str:
 class Config(_Model):
     gateway: GatewayConfig = GatewayConfig()
     policies: PoliciesConfig = PoliciesConfig()
+    profiles: dict[Ident, ProfileConfig] = {}
+    limits: LimitsConfig = LimitsConfig()
     search: SearchConfig = SearchConfig()
     servers: dict[str, ServerConfig] = {}  # in file order
     source: str | None = Field(None, exclude=True)  # the file it came from
@@ -316,7 +404,7 @@ class Config(_Model):
             if "servers" in data:
                 raise _problem("'mcpServers' and 'servers' (its VS Code alias) are both present; keep one", "servers")
             data["servers"] = data.pop("mcpServers")
-        for section in ("gateway", "policies", "search", "servers"):
+        for section in ("gateway", "policies", "profiles", "limits", "search", "servers"):
             if section in data and data[section] is None:  # a heading with everything below commented out
                 del data[section]
         servers = data.get("servers")
