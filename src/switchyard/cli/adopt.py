@@ -92,7 +92,9 @@ def _looked_in(clients: list[ClientFormat], place: Place) -> str:
 
 
 def import_(
-    source: str | None = typer.Argument(None, help=f"A client ({CLIENTS}) or a client's config file; default: all."),
+    source: str | None = typer.Argument(
+        None, metavar="CLIENT|PATH", help=f"A client ({CLIENTS}) or a client's config file; default: all."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the change to the config as a diff; write nothing."),
     config: Path | None = TARGET_OPTION,
     on_clash: OnClash | None = ON_CLASH_OPTION,
