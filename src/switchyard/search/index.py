@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,12 +41,18 @@ class Hit:
 
 
 class Embedder(Protocol):
-    """Turns texts into unit-length vectors; similar meanings give a large dot product."""
+    """A semantic ranker. Its vectors are opaque to the index: it embeds, stacks and searches them itself."""
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+    def embed(self, texts: Sequence[str]) -> Any:
+        """One vector per text, as one matrix (rows in the order of `texts`)."""
+        ...
 
-    def rank(self, query: str, vectors: Mapping[int, list[float]], limit: int) -> list[int]:
-        """Keys of `vectors` most similar to `query`, best first, at most `limit`."""
+    def stack(self, matrices: Sequence[Any]) -> Any:
+        """The rows of all `matrices`, in order, as one matrix."""
+        ...
+
+    def nearest(self, query: str, matrix: Any, limit: int) -> list[int]:
+        """Row numbers of `matrix` most similar to `query`, best first, at most `limit`."""
         ...
 
 
@@ -77,7 +83,9 @@ _PRIMARY_MASK = sum(
     _TF_MAX << (_TF_BITS * position) for position, spec in enumerate(FIELDS) if not spec.name.startswith("parameter")
 )
 _RRF_K = 60
-_EMBEDDING_DEPTH = 50  # how many semantic neighbours take part in the fusion
+_FUSION_DEPTH = 100  # how deep each ranking takes part in the fusion
+LEXICAL_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 1.0
 
 
 def document_fields(document: ToolDocument) -> tuple[list[str], ...]:
@@ -139,6 +147,8 @@ class _Statistics:
     norms: dict[int, tuple[float, ...]] = field(default_factory=dict)  # per entry, per field: 1 - b + b*len/avg
     scored: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)  # term -> entries, scores
     vocabulary: expansion.Vocabulary | None = None
+    vectors: Any = None  # the embedder's matrix of every entry, rows in the order of `vector_rows`
+    vector_rows: list[int] = field(default_factory=list)
 
 
 class ToolIndex:
@@ -149,7 +159,7 @@ class ToolIndex:
         self._postings: dict[str, dict[int, int]] = defaultdict(dict)  # term -> entry -> packed field tfs
         self._primary_frequency: Counter[str] = Counter()  # term -> tools holding it outside their parameters
         self._length_sums = [0] * len(FIELDS)
-        self._vectors: dict[int, list[float]] = {}
+        self._vectors: dict[str, Any] = {}  # server -> the embedder's matrix of its entries, in _by_server order
         self._next_id = 0
         self._statistics: _Statistics | None = None
         self._successes: dict[str, Counter[str]] = defaultdict(Counter)  # public name -> query terms
@@ -185,8 +195,9 @@ class ToolIndex:
         if added:
             self._by_server[server] = added
             if self._embedder is not None:
-                texts = [document_text(self._entries[entry_id].document) for entry_id in added]
-                self._vectors.update(zip(added, self._embedder.embed_documents(texts), strict=True))
+                self._vectors[server] = self._embedder.embed(
+                    [document_text(self._entries[entry_id].document) for entry_id in added]
+                )
         self._statistics = None
 
     def remove_server(self, server: str) -> None:
@@ -202,8 +213,8 @@ class ToolIndex:
                     del self._postings[term]
             for position, length in enumerate(entry.lengths):
                 self._length_sums[position] -= length
-            self._vectors.pop(entry_id, None)
             self._statistics = None
+        self._vectors.pop(server, None)
 
     def record_success(self, query: str, name: str) -> None:
         """Remember that `name` served `query`: later queries sharing its words rank it a little higher."""
@@ -242,7 +253,7 @@ class ToolIndex:
         if self._successes:
             self._apply_usage_prior(scores, set(query_terms))
         if self._embedder is not None and self._vectors:
-            scores = self._fused(query, scores)
+            scores = self._fused(query, scores, statistics)
 
         def admissible(entry_id: int) -> bool:
             document = self._entries[entry_id].document
@@ -275,16 +286,22 @@ class ToolIndex:
                 if shared:
                     scores[entry_id] = score * (1.0 + 0.05 * shared)
 
-    def _fused(self, query: str, scores: dict[int, float]) -> dict[int, float]:
+    def _fused(self, query: str, scores: dict[int, float], statistics: _Statistics) -> dict[int, float]:
         """Reciprocal rank fusion of the BM25 ranking and the embedder's."""
         assert self._embedder is not None
+        if statistics.vectors is None:
+            servers = sorted(self._vectors)
+            statistics.vectors = self._embedder.stack([self._vectors[server] for server in servers])
+            statistics.vector_rows = [entry_id for server in servers for entry_id in self._by_server[server]]
         entries = self._entries
-        lexical = sorted(scores.items(), key=lambda item: (-item[1], entries[item[0]].document.name))
+        lexical = heapq.nsmallest(
+            _FUSION_DEPTH, scores.items(), key=lambda item: (-item[1], entries[item[0]].document.name)
+        )
         fused: dict[int, float] = defaultdict(float)
-        for rank, (entry_id, _) in enumerate(lexical[: _EMBEDDING_DEPTH * 2]):
-            fused[entry_id] += 1.0 / (_RRF_K + rank + 1)
-        for rank, entry_id in enumerate(self._embedder.rank(query, self._vectors, _EMBEDDING_DEPTH)):
-            fused[entry_id] += 1.0 / (_RRF_K + rank + 1)
+        for rank, (entry_id, _) in enumerate(lexical):
+            fused[entry_id] += LEXICAL_WEIGHT / (_RRF_K + rank + 1)
+        for rank, row in enumerate(self._embedder.nearest(query, statistics.vectors, _FUSION_DEPTH)):
+            fused[statistics.vector_rows[row]] += SEMANTIC_WEIGHT / (_RRF_K + rank + 1)
         return fused
 
     def _current_statistics(self) -> _Statistics:
