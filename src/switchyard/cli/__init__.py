@@ -8,6 +8,7 @@ from switchyard import __version__
 from switchyard.cli import adopt, audit, config_cmd, serve, servers, status, tools
 from switchyard.cli import doctor as doctor_cmd
 from switchyard.cli import verify as verify_cmd
+from switchyard.cli.context import context
 
 app = typer.Typer(
     name="switchyard",
@@ -28,6 +29,7 @@ app.command("restore")(adopt.restore_)
 app.command("export")(adopt.export_)
 app.command("verify")(verify_cmd.verify)
 app.command("doctor")(doctor_cmd.doctor)
+app.command("context")(context)
 
 
 def _print_version(value: bool) -> None:
