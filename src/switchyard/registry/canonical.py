@@ -35,19 +35,29 @@ def audit_hash(prev_hash: str | None, record: AuditRecord) -> str:
 
     The canonical record is `canonical_json` of the record's fields (ts as UTC ISO 8601, duration_ms as a float),
     written out directly in sorted key order: the same bytes, several times faster (this runs once per audited call).
+    The fields added in migration 0002 (arguments, detail, protocol_version, remote, session, via) are part of it
+    only when set, so records written before them keep their hashes.
     """
     duration = record.duration_ms
+    arguments, detail, version = record.arguments, record.detail, record.protocol_version
+    remote, session, via = record.remote, record.session, record.via
     body = (
-        f'{{"decision":{_json(record.decision)},'
-        f'"duration_ms":{"null" if duration is None else _json_float(float(duration))},'
+        "{"
+        + ("" if arguments is None else f'"arguments":{_ENCODER.encode(arguments)},')
+        + f'"decision":{_json(record.decision)},'
+        + ("" if detail is None else f'"detail":{_json(detail)},')
+        + f'"duration_ms":{"null" if duration is None else _json_float(float(duration))},'
         f'"method":{_json(record.method)},'
         f'"principal":{_json(record.principal)},'
-        f'"reason":{_json(record.reason)},'
-        f'"request_id":{_json(record.request_id)},'
+        + ("" if version is None else f'"protocol_version":{_json(version)},')
+        + f'"reason":{_json(record.reason)},'
+        + ("" if remote is None else f'"remote":{_json(remote)},')
+        + f'"request_id":{_json(record.request_id)},'
         f'"server":{_json(record.server)},'
-        f'"tool":{_json(record.tool)},'
+        + ("" if session is None else f'"session":{_json(session)},')
+        + f'"tool":{_json(record.tool)},'
         f'"transport":{_json(record.transport)},'
-        f'"ts":{_json(as_utc(record.ts).isoformat())}}}'
+        f'"ts":{_json(as_utc(record.ts).isoformat())}' + ("" if via is None else f',"via":{_json(via)}') + "}"
     )
     return hashlib.sha256(f"{prev_hash or ''}{body}".encode()).hexdigest()
 

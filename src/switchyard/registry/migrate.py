@@ -19,7 +19,7 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 VERSION_TABLE = "switchyard_alembic_version"
 # The newest revision in migrations/versions. Bump it with every new migration script: a database at this
 # revision skips Alembic entirely (a unit test checks it matches the scripts' head).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 # Serialises concurrent migrations from several replicas sharing one PostgreSQL database.
 _PG_LOCK_KEY = 0x5377_7964  # "Swyd"
 

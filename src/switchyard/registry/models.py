@@ -1,4 +1,4 @@
-"""The registry's tables (SQLAlchemy Core), as migration 0001 creates them."""
+"""The registry's tables (SQLAlchemy Core), as the migrations leave them."""
 
 from __future__ import annotations
 
@@ -87,5 +87,54 @@ audit_log = sa.Table(
     sa.Column("duration_ms", sa.Float(), nullable=True),
     sa.Column("prev_hash", sa.String(64), nullable=True),
     sa.Column("hash", sa.String(64), nullable=True),
+    sa.Column("session", sa.String(64), nullable=True),
+    sa.Column("protocol_version", sa.String(32), nullable=True),
+    sa.Column("remote", sa.String(255), nullable=True),
+    sa.Column("via", sa.String(16), nullable=True),
+    sa.Column("arguments", _JSON, nullable=True),
+    sa.Column("detail", sa.Text(), nullable=True),
     sqlite_autoincrement=True,
+)
+sa.Index("ix_audit_log_principal", audit_log.c.principal)
+sa.Index("ix_audit_log_decision", audit_log.c.decision)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, index=True),
+    sa.Column("profile", sa.String(255), nullable=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime(), nullable=True),
+    sa.Column("last_used_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("secret_hash", name="uq_api_keys_secret_hash"),
+)
+
+pins = sa.Table(
+    "pins",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("server", sa.String(255), nullable=False),
+    sa.Column("tool", sa.Text(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("definition", _JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("pending_hash", sa.String(64), nullable=True),
+    sa.Column("pending_definition", _JSON, nullable=True),
+    sa.Column("findings", _JSON, nullable=False),
+    sa.Column("first_seen", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("approved_by", sa.String(255), nullable=True),
+    sa.UniqueConstraint("server", "tool", name="uq_pins_server_tool"),
+)
+
+# One counter per kind of state the gateway caches in memory (API keys, pins): bumped in the same transaction
+# as every change, so that a replica notices a change with one cheap read.
+state_versions = sa.Table(
+    "state_versions",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version", sa.BigInteger(), nullable=False),
 )
