@@ -125,3 +125,10 @@ def test_a_recorded_catalogue_is_named_and_filtered_as_the_gateway_exposes_it() 
     assert modes["search"].reduction_percent >= 85
     prefixed = [{**tool, "name": f"time__{tool['name']}"} for tool in listings["time"]]
     assert modes["search"].tokens == tools_list_tokens([*metatool_definitions(config.search), *prefixed])
+
+
+def test_a_server_the_config_disables_is_left_out_of_a_recorded_catalogue() -> None:
+    listings = read_catalogue(POPULAR)
+    config = Config.model_validate({"servers": {"time": {"command": "mcp-server-time", "disabled": True}}})
+    servers, report = report_for_catalogue(config, listings)
+    assert (servers, report.modes[0].tools) == (11, sum(len(tools) for tools in listings.values()) - 2)

@@ -86,8 +86,8 @@ def report_for_catalogue(config: Config, listings: dict[str, list[dict[str, Any]
 
     servers = {name: config.servers.get(name) or ServerConfig(name=name, command=name) for name in listings}
     gateway = Gateway(config.model_copy(update={"servers": servers}))  # never run: no backend starts
-    for name, tools in listings.items():
-        gateway.catalogue.set_listing(name, Listing(tools=tools))
+    for name in gateway.backends:  # the config's disabled servers are not
+        gateway.catalogue.set_listing(name, Listing(tools=listings[name]))
     return _report(gateway)
 
 
