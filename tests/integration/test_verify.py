@@ -144,7 +144,10 @@ def test_tools_the_gateway_drops_are_a_difference(tmp_path: Path) -> None:
     servers = _servers(report)
     assert servers["first"]["verdict"] == "identical"
     assert servers["second"]["verdict"] == "differs"
-    assert any(d.startswith("9 tools missing through the gateway: echo, add") for d in servers["second"]["differences"])
+    assert any(
+        d.startswith("9 tools unreachable, the name taken by another server: echo, add")
+        for d in servers["second"]["differences"]
+    )
     assert "echo (first and second)" in report["naming_advice"]
 
 

@@ -165,12 +165,6 @@ async def verify(
             report.verdict, report.reason = "failed to start", f"through the gateway: {gateway_error}"
             continue
         _compare(report, server.name, seen.snapshot, through, public, allowlist)
-        expected = sum(direct_count for direct_count, _ in report.counts.values())
-        if expected and not any(found for _, found in report.counts.values()):
-            # Nothing of it at all: it did not come up inside the gateway (which logs why at `serve`).
-            report.differences = [
-                f"none of its {expected} items are listed through the gateway (it did not start there)"
-            ]
         if seen.call is not None and seen.call_result is not None and server.name in call_results:
             report.call = CallOutcome(
                 seen.call.tool, seen.call.arguments, result_difference(seen.call_result, call_results[server.name])
@@ -275,14 +269,15 @@ def _compare(
     public: dict[tuple[str, str, str], str],
     allowlist: Allowlist,
 ) -> None:
+    absent_everywhere = True  # nothing of this server listed, and not for lack of a name: it is not up there
     for attribute, kind, identity in (*_KINDS, _TEMPLATES):
         theirs = {d[identity]: d for d in getattr(through, attribute) if isinstance(d.get(identity), str)}
         missing: list[str] = []
+        unnamed: list[str] = []  # names the naming policy gave to another server (`naming: none`)
         seen = 0
         expected = 0
         for definition in getattr(direct, attribute):
             original = definition[identity]
-            # A name the naming policy gives away to another server (`naming: none`) is unreachable.
             name = public.get((attribute, server, original)) if identity == "name" else original
             tool = original if attribute == "tools" else None
             if not allowlist.visible(server, tool, name if tool else None):
@@ -291,17 +286,28 @@ def _compare(
             expected += 1
             mine = theirs.get(name) if name is not None else None
             if mine is None:
-                missing.append(original)
+                (missing if name is not None else unnamed).append(original)
                 continue
             seen += 1
             for what in field_differences(definition, mine, identity):
                 report.differences.append(f"{kind} {original} {what} differs")
-        if missing:
-            plural = "s" if len(missing) > 1 else ""
+        if unnamed:
             report.differences.append(
-                f"{len(missing)} {kind}{plural} missing through the gateway: {', '.join(missing)}"
+                f"{_count(unnamed, kind)} unreachable, the name taken by another server: {', '.join(unnamed)}"
             )
+        if missing:
+            report.differences.append(f"{_count(missing, kind)} missing through the gateway: {', '.join(missing)}")
+        absent_everywhere = absent_everywhere and not seen and not unnamed
         report.counts[attribute] = (expected, seen)
+    expected_total = sum(direct_count for direct_count, _ in report.counts.values())
+    if absent_everywhere and expected_total:
+        report.differences = [
+            f"none of its {expected_total} items are listed through the gateway (it did not start there)"
+        ]
+
+
+def _count(items: list[str], kind: str) -> str:
+    return f"{len(items)} {kind}{'s' if len(items) > 1 else ''}"
 
 
 def _name_changes(server: str, direct: Snapshot, public: dict[tuple[str, str, str], str]) -> list[NameChange]:
