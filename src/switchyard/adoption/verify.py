@@ -127,16 +127,17 @@ async def verify(
         if server.disabled and server.name in reports:
             reports[server.name].verdict, reports[server.name].reason = "skipped", "disabled in the config"
 
+    allowlist = Allowlist(config.policies)
     direct: dict[str, _Direct] = {s.name: _Direct() for s in chosen}
     async with anyio.create_task_group() as tasks:
         for server in chosen:
-            tasks.start_soon(_probe_direct, server, timeout, direct[server.name])
+            tasks.start_soon(_probe_direct, server, timeout, direct[server.name], allowlist)
 
     # Public names as the gateway assigns them, from what every enabled server lists (auto naming depends on
     # which names collide across all of them, not only the servers verified).
     listings = {name: d.snapshot for name, d in direct.items() if d.snapshot is not None}
     if len(chosen) < len(enabled):
-        listings = await _listings_of([s for s in enabled if s not in chosen], timeout) | listings
+        listings = await _listings_of([s for s in enabled if s not in chosen], timeout, allowlist) | listings
     ordered = [s for s in enabled if s.name in listings]
     public, _ = _assign(config, ordered, listings, config.gateway.naming)
     _, auto_collisions = _assign(config, ordered, listings, "auto")
@@ -153,8 +154,9 @@ async def verify(
                 )
         except StartupError as exc:
             gateway_error = str(exc)
+        except Exception as exc:  # it started, then stopped answering
+            gateway_error = f"the gateway stopped answering ({probe.reason(exc)})"
 
-    allowlist = Allowlist(config.policies)
     changes: list[NameChange] = []
     for server in chosen:
         report, seen = reports[server.name], direct[server.name]
@@ -214,12 +216,13 @@ def gateway_config_file(config: Config, path: str) -> Iterator[str]:
         yield str(copy)
 
 
-async def _probe_direct(server: ServerConfig, timeout: float, into: _Direct) -> None:
+async def _probe_direct(server: ServerConfig, timeout: float, into: _Direct, allowlist: Allowlist) -> None:
     try:
         with anyio.fail_after(timeout * 3):  # the handshake, the listings and the call each get `timeout`
             async with probe.connect_direct(server, timeout) as client:
                 into.snapshot = await probe.snapshot(client)
-                into.call = probe.harmless_call(into.snapshot.tools)
+                allowed = [t for t in into.snapshot.tools if allowlist.visible(server.name, t["name"])]
+                into.call = probe.harmless_call(allowed)
                 if into.call is not None:
                     into.call_result = await probe.call(client, into.call.tool, into.call.arguments)
     except TimeoutError:
@@ -230,11 +233,11 @@ async def _probe_direct(server: ServerConfig, timeout: float, into: _Direct) -> 
         into.error = f"started but could not list what it offers ({probe.reason(exc)})"
 
 
-async def _listings_of(servers: Sequence[ServerConfig], timeout: float) -> dict[str, Snapshot]:
+async def _listings_of(servers: Sequence[ServerConfig], timeout: float, allowlist: Allowlist) -> dict[str, Snapshot]:
     found = {s.name: _Direct() for s in servers}
     async with anyio.create_task_group() as tasks:
         for server in servers:
-            tasks.start_soon(_probe_direct, server, timeout, found[server.name])
+            tasks.start_soon(_probe_direct, server, timeout, found[server.name], allowlist)
     return {name: d.snapshot for name, d in found.items() if d.snapshot is not None}
 
 
