@@ -58,6 +58,13 @@ class Reason(StrEnum):
     def code(self) -> int:
         return _CODES[self]
 
+    @property
+    def decision(self) -> str:
+        """What the audit records for a request refused with this reason: deny, reject or error."""
+        if self in _DENIED:
+            return "deny"
+        return "reject" if self in _REJECTED else "error"
+
 
 # Gateway-specific codes: chosen once, outside -32768..-32000.
 _CODES: dict[Reason, int] = {
@@ -98,6 +105,37 @@ _CODES: dict[Reason, int] = {
     Reason.MISSING_CAPABILITY: -32021,
 }
 
+# Refused by policy (allowlists, argument rules, pins) ...
+_DENIED = frozenset(
+    {
+        Reason.NOT_ALLOWED,
+        Reason.ARGUMENT_NOT_ALLOWED,
+        Reason.UNKNOWN_TOOL,
+        Reason.UNKNOWN_PROMPT,
+        Reason.UNKNOWN_RESOURCE,
+        Reason.DEFINITION_CHANGED,
+        Reason.POISONING_SUSPECTED,
+        Reason.PENDING_APPROVAL,
+    }
+)
+# ... or refused before any policy looked at it: malformed, over a limit.
+_REJECTED = frozenset(
+    {
+        Reason.PARSE_ERROR,
+        Reason.INVALID_REQUEST,
+        Reason.METHOD_NOT_FOUND,
+        Reason.INVALID_PARAMS,
+        Reason.INVALID_CURSOR,
+        Reason.UNSUPPORTED_VERSION,
+        Reason.HEADER_MISMATCH,
+        Reason.MISSING_CAPABILITY,
+        Reason.REQUEST_TOO_LARGE,
+        Reason.RATE_LIMITED,
+        Reason.TOO_MANY_INFLIGHT,
+        Reason.TOO_MANY_SESSIONS,
+    }
+)
+
 _PROTOCOL_REASONS = {
     PARSE_ERROR: Reason.PARSE_ERROR,
     INVALID_REQUEST: Reason.INVALID_REQUEST,
@@ -112,14 +150,24 @@ _PROTOCOL_REASONS = {
 class GatewayError(Exception):
     """An error the gateway answers with: becomes a JSON-RPC error object."""
 
-    def __init__(self, reason: Reason, message: str, *, audit_reason: str | None = None, **data: Any) -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        *,
+        audit_reason: str | None = None,
+        detail: str | None = None,
+        **data: Any,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.code = reason.code
         self.message = message
         self.data = {k: v for k, v in data.items() if v is not None}
-        # What the audit log records, when it must say more than the client may learn.
+        # What the audit log records, when it must say more than the client may learn: the precise reason
+        # (e.g. server_not_allowed where the client reads not_allowed) and the rule that decided.
         self.audit_reason = audit_reason or reason.value
+        self.detail = detail
 
     @classmethod
     def protocol(cls, code: int, message: str, data: Any = None) -> GatewayError:
@@ -131,22 +179,32 @@ class GatewayError(Exception):
         return error
 
     @classmethod
-    def unknown(cls, kind: str, name: str, *, audit_reason: str | None = None) -> GatewayError:
-        """The one error for 'no such tool/prompt/resource', whether it is absent or hidden by policy."""
-        reason = _UNKNOWN[kind]
-        field = "uri" if kind == "resource" else "name"
-        return cls(reason, f"Unknown {kind}: {name}", audit_reason=audit_reason, **{field: name})
+    def unknown(
+        cls, kind: str, name: str, *, audit_reason: str | None = None, detail: str | None = None
+    ) -> GatewayError:
+        """The one error for 'no such tool/prompt/resource', whether it is absent or hidden by policy.
 
-    def to_jsonrpc(self) -> dict[str, Any]:
+        A tool the client may not see, an unknown tool and a tool of an unknown server answer identically
+        (reason `not_allowed`, the name only in the message); only the audit learns which it was.
+        """
+        reason = _UNKNOWN[kind]
+        message = f"Unknown {kind}: {name}"
+        if kind == "tool":
+            return cls(reason, message, audit_reason=audit_reason or Reason.UNKNOWN_TOOL.value, detail=detail)
+        field = "uri" if kind == "resource" else "name"
+        return cls(reason, message, audit_reason=audit_reason, detail=detail, **{field: name})
+
+    def to_jsonrpc(self, request_id: Any = None) -> dict[str, Any]:
+        """The JSON-RPC error object; `data` always carries `reason` and `request_id` (the request's id)."""
         return {
             "code": self.code,
             "message": self.message,
-            "data": {"reason": self.reason.value, **self.data},
+            "data": {"reason": self.reason.value, "request_id": request_id, **self.data},
         }
 
 
 _UNKNOWN = {
-    "tool": Reason.UNKNOWN_TOOL,
+    "tool": Reason.NOT_ALLOWED,
     "prompt": Reason.UNKNOWN_PROMPT,
     "resource": Reason.UNKNOWN_RESOURCE,
     "completion": Reason.INVALID_PARAMS,

@@ -5,6 +5,7 @@ Fronts hand each client message to a `Session` built on this object; nothing her
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import logging
 import re
@@ -18,9 +19,11 @@ import anyio.abc
 from switchyard.catalogue import KINDS, Catalogue, Entry, NamingPolicy
 from switchyard.config import Config, ServerConfig
 from switchyard.errors import GatewayError, Reason
-from switchyard.pipeline import Requester, build_chain
-from switchyard.pipeline.allowlist import Allowlist
+from switchyard.pipeline import Client, Requester, build_chain
+from switchyard.pipeline.access import Access
 from switchyard.pipeline.audit import Audit
+from switchyard.pipeline.limits import Limits
+from switchyard.pipeline.profiles import Profile, Profiles
 from switchyard.protocol.jsonrpc import Message
 from switchyard.registry import AuditWriter
 from switchyard.router import Router
@@ -58,7 +61,10 @@ class Gateway:
         self.config = config
         self.store = store
         settings = config.gateway
-        servers = config.enabled_servers()
+        self.profiles = Profiles(config)
+        self.allowlist = self.profiles.default.allowlist  # the top-level policies
+        # A server no client may ever use is never started.
+        servers = [s for s in config.enabled_servers() if self.allowlist.visible(s.name)]
         self.metatool_definitions = metatool_definitions(config.search)
         reserved = frozenset(d["name"] for d in self.metatool_definitions)
         self.catalogue = Catalogue(
@@ -69,7 +75,6 @@ class Gateway:
         self._tasks: anyio.abc.TaskGroup | None = None
         for server in servers:
             self._add_backend(server)
-        self.allowlist = Allowlist(config.policies)
         self.audit = AuditWriter(store)
         self.router = Router(self.catalogue, self.backends, page_size=settings.page_size, backend_for=self.backend_for)
         self._private: dict[tuple[str, Any], Backend] = {}  # (server, session) -> that client's own session
@@ -78,13 +83,19 @@ class Gateway:
             config.search,
             self.catalogue,
             self.search_index,
-            visible=lambda client, entry: self.visible(entry),
+            visible=lambda client, entry: self.visible(entry, client),
             resolve=self.router.target,
-            call_tool=lambda call: self.handle_call(call),
+            call_tool=lambda call: self.handle_call(dataclasses.replace(call, via="meta")),
         )
-        self.handle_call = build_chain([Audit(self.audit.submit), metatools, self.allowlist], self.router.forward)
+        access = Access(
+            self.profile_of,
+            {server.namespace: name for name, server in config.servers.items()},
+            settings.separator,
+        )
+        limits = Limits(lambda client: self.profile_of(client).limits)
+        self.handle_call = build_chain([Audit(self.audit.submit), limits, metatools, access], self.router.forward)
         self._always = [re.compile(fnmatch.translate(p)) for p in config.search.always]
-        self._auto_choice: tuple[int, bool] | None = None  # (catalogue version, list every tool?)
+        self._auto_choice: dict[str | None, tuple[int, bool]] = {}  # profile -> (catalogue version, list all?)
         self.sessions: set[Session] = set()
         self.listen_streams: set[ListenStream] = set()  # 2026-07-28 clients' subscriptions/listen requests
         self._ready = not self.backends
@@ -123,7 +134,7 @@ class Gateway:
 
     def reconcile(self, config: Config) -> None:
         """Start the enabled servers this gateway lacks and stop those now disabled or gone."""
-        wanted = {s.name: s for s in config.enabled_servers()}
+        wanted = {s.name: s for s in config.enabled_servers() if self.allowlist.visible(s.name)}
         for name in [n for n in self.backends if n not in wanted]:
             self._backend_scopes.pop(name, anyio.CancelScope()).cancel()
             del self.backends[name]
@@ -216,22 +227,30 @@ class Gateway:
 
     # -- what sessions read --------------------------------------------------------------------------------
 
-    def visible(self, entry: Entry) -> bool:
+    def profile_of(self, client: Client) -> Profile:
+        return self.profiles.of(client.profile)
+
+    def visible(self, entry: Entry, client: Client | None = None) -> bool:
+        """May this client (None: one without a profile) see this entry?"""
+        profile = self.profiles.default if client is None else self.profiles.of(client.profile)
         tool = entry.original_name if entry.kind == "tools" else None
-        return self.allowlist.visible(entry.server, tool, entry.public_name if tool else None)
+        return profile.allowlist.visible(entry.server, tool, entry.public_name if tool else None)
 
     def always_listed(self, entry: Entry) -> bool:
         """A tool that `search.always` keeps in every session's tools/list."""
         subjects = (entry.public_name, f"{entry.server}:{entry.original_name}")
         return any(p.match(subject) for p in self._always for subject in subjects)
 
-    def lists_every_tool(self) -> bool:
-        """`auto` mode's choice: every tool while the full list fits the token budget (decided per catalogue)."""
+    def lists_every_tool(self, client: Client | None = None) -> bool:
+        """`auto` mode's choice: every tool while the full list fits the token budget (decided per catalogue
+        and profile)."""
         version = self.catalogue.version
-        if self._auto_choice is None or self._auto_choice[0] != version:
-            tools = [e.definition for e in self.catalogue.tools if self.visible(e)]
-            self._auto_choice = (version, lists_everything(tools, self.config.search.budget_tokens))
-        return self._auto_choice[1]
+        profile = None if client is None else client.profile
+        choice = self._auto_choice.get(profile)
+        if choice is None or choice[0] != version:
+            tools = [e.definition for e in self.catalogue.tools if self.visible(e, client)]
+            choice = self._auto_choice[profile] = (version, lists_everything(tools, self.config.search.budget_tokens))
+        return choice[1]
 
     def _describe_server(self, server: str) -> str:
         backend = self.backends.get(server)

@@ -232,7 +232,7 @@ def test_tools_call_through_the_pipeline_and_the_audit_log(cli: Cli) -> None:
         ((*call, "faulty__is_error", "-c", str(faulty_only)), 1),
     )
     assert "UTC" in success.stdout and json.loads(success.stdout)["timezone"] == "UTC"
-    assert _error_line(unknown) == "error: Unknown tool: time__no_such_tool (unknown_tool)"
+    assert _error_line(unknown) == "error: Unknown tool: time__no_such_tool (not_allowed)"
     assert json.loads(added.stdout)["structuredContent"] == {"sum": 5}  # "3" was read as JSON
     assert _error_line(tool_error) == "error: tool 'faulty__is_error' reported an error"
 
@@ -241,7 +241,7 @@ def test_tools_call_through_the_pipeline_and_the_audit_log(cli: Cli) -> None:
     # date, time, principal, transport, method, tool, decision, reason, duration
     assert {(r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows} == {
         ("cli", "cli", "tools/call", "time__get_current_time", "allow", "-"),
-        ("cli", "cli", "tools/call", "time__no_such_tool", "deny", "unknown_tool"),
+        ("cli", "cli", "tools/call", "time__no_such_tool", "deny", "unknown_server"),  # no time server there
         ("cli", "cli", "tools/call", "faulty__add", "allow", "-"),
         ("cli", "cli", "tools/call", "faulty__is_error", "allow", "tool_error"),
     }, table

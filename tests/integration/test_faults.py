@@ -49,7 +49,7 @@ async def test_a_backend_that_never_starts_is_reported_down() -> None:
     async with running_gateway(config) as gateway:
         await wait_for(lambda: gateway.backends["dead"].state == State.DOWN)
         response = await call_tool(gateway, "dead__echo")
-        assert response["error"]["data"]["reason"] == "unknown_tool"  # it never offered a tool
+        assert response["error"]["data"]["reason"] == "not_allowed"  # it never offered a tool
         readiness = gateway.readiness()
         assert readiness["status"] == "down"
         assert "exited with code 1" in (readiness["backends"][0]["lastError"] or "")
@@ -75,7 +75,7 @@ async def test_a_hanging_backend_times_out_with_a_gateway_error() -> None:
     async with running_gateway(make_config({"stuck": server})) as gateway:
         started = time.monotonic()
         response = await call_tool(gateway, "stuck__echo", {"text": "x"})
-        assert response["error"]["data"]["reason"] == "timeout"
+        assert response["error"]["data"]["reason"] == "backend_timeout"
         assert "stuck" in response["error"]["message"]
         assert time.monotonic() - started < 3
         assert gateway.backends["stuck"].state == State.UP  # a slow call does not kill the backend

@@ -376,7 +376,7 @@ async def test_a_timed_out_call_is_cancelled_in_the_backends_era(modern: bool) -
         assert backend.protocol_version == ("2026-07-28" if modern else "2025-11-25")
         with anyio.fail_after(5):
             response = await call_tool(gateway, "s__slow")
-        assert response["error"]["data"]["reason"] == "timeout"
+        assert response["error"]["data"]["reason"] == "backend_timeout"
         slow_id = next(body["id"] for body, _ in app.posts if body.get("params", {}).get("name") == "slow")
         # Both eras stop reading the POST; only 2025-11-25 also sends the notification.
         await wait_for(lambda: slow_id in app.aborted)

@@ -119,8 +119,9 @@ async def test_denied_tools_are_invisible_and_refused_like_unknown_ones(tmp_path
         records = await store.list_audit(limit=10)
         by_tool = {r.tool: r for r in records}
         assert by_tool["alpha__crash"].decision == "deny"
-        assert "policies.tools.deny: alpha:crash" in (by_tool["alpha__crash"].reason or "")
-        assert "policies.servers.deny: beta" in (by_tool["beta__echo"].reason or "")
+        # The client learns only not_allowed; the audit keeps the precise reason.
+        assert by_tool["alpha__crash"].reason == "tool_denied"
+        assert by_tool["beta__echo"].reason == "server_not_allowed"
         assert by_tool["no_such_tool"].reason == "unknown_tool"
         assert by_tool["alpha__echo"].decision == "allow" and by_tool["alpha__echo"].transport == "http"
         assert by_tool["alpha__echo"].duration_ms is not None

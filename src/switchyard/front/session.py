@@ -61,7 +61,7 @@ class Session:
         # A stateless session serves modern requests, which carry their own context and get no unsolicited
         # messages: it is not announced to the gateway.
         self.stateless = stateless
-        self.tools = ToolView(gateway, stateless=stateless)
+        self.tools = ToolView(gateway, client, stateless=stateless)
         if not stateless:
             gateway.sessions.add(self)
 
@@ -157,7 +157,7 @@ class Session:
                 result = modern.without_server_info(result)
             return jsonrpc.result(request_id, result)
         except GatewayError as exc:
-            return jsonrpc.error(request_id, exc.to_jsonrpc())
+            return jsonrpc.error(request_id, exc.to_jsonrpc(request_id))
         except BackendError as exc:
             error = modern.legacy_not_found_to_modern(exc.error) if envelope is not None else exc.error
             return jsonrpc.error(request_id, error)
@@ -218,7 +218,7 @@ class Session:
         if method == "tools/list":
             return self.tools.listing(params)
         if method in LISTS:
-            return gateway.router.list_page(method, params, gateway.visible)
+            return gateway.router.list_page(method, params, self.tools.visible)
         if method == "ping":
             return {}
         if method == "initialize":

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from switchyard.catalogue import Entry
+from switchyard.pipeline import Client
 
 if TYPE_CHECKING:
     from switchyard.gateway import Gateway
@@ -21,8 +22,9 @@ ListedMode = Literal["all", "search", "dynamic"]
 
 
 class ToolView:
-    def __init__(self, gateway: Gateway, *, stateless: bool) -> None:
+    def __init__(self, gateway: Gateway, client: Client, *, stateless: bool) -> None:
         self._gateway = gateway
+        self._client = client  # its profile decides the mode and what is visible
         self._settings = gateway.config.search
         self._stateless = stateless
         self._bound: OrderedDict[str, None] = OrderedDict()  # public names, least recently used first
@@ -30,9 +32,9 @@ class ToolView:
 
     @property
     def mode(self) -> ListedMode:
-        configured = self._settings.mode
+        configured = self._gateway.profile_of(self._client).mode
         if configured == "auto":
-            return "all" if self._gateway.lists_every_tool() else "search"
+            return "all" if self._gateway.lists_every_tool(self._client) else "search"
         if configured == "dynamic" and self._stateless:
             return "search"  # a 2026-07-28 client's lists must not vary per connection
         return configured
@@ -40,15 +42,18 @@ class ToolView:
     def listing(self, params: dict[str, Any] | None) -> dict[str, Any]:
         gateway = self._gateway
         if self.mode == "all":
-            return gateway.router.list_page("tools/list", params, gateway.visible)
+            return gateway.router.list_page("tools/list", params, self.visible)
         definitions = [*gateway.metatool_definitions, *(e.definition for e in self._listed())]
         return gateway.router.page("tools/list", "tools", definitions, params)
 
     def _listed(self) -> Iterable[Entry]:
         gateway = self._gateway
         for entry in gateway.catalogue.tools:
-            if (entry.public_name in self._bound or gateway.always_listed(entry)) and gateway.visible(entry):
+            if (entry.public_name in self._bound or gateway.always_listed(entry)) and self.visible(entry):
                 yield entry
+
+    def visible(self, entry: Entry) -> bool:
+        return self._gateway.visible(entry, self._client)
 
     def found(self, query: str, names: list[str]) -> bool:
         """A search of this session found `names`; True when that changed what the session lists."""

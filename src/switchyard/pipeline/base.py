@@ -53,6 +53,7 @@ class Call:
     request_id: RequestId | None
     target: Target
     requester: Requester | None = None
+    via: str | None = None  # "meta": the client reached this call through the call meta-tool
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]

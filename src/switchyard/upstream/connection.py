@@ -114,7 +114,7 @@ class Connection:
         except TimeoutError:
             self.cancel_soon(request_id, "timed out")
             raise GatewayError(
-                Reason.TIMEOUT,
+                Reason.BACKEND_TIMEOUT,
                 f"Backend '{self.name}' did not answer {method} within {timeout or 0:g} s",
                 server=self.name,
             ) from None
