@@ -58,13 +58,8 @@ class JsonFormat(ClientFormat):
     def from_entry(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         """A server in Switchyard's shape as the client writes it (raises Unsupported when it cannot)."""
 
-    def read_document(self, document: Mapping[str, Any], location: Location, place: Place, notes: Notes) -> None:
-        """A hook for what the file holds besides servers (VS Code's `inputs`)."""
-
     def read(self, data: bytes, location: Location, place: Place, notes: Notes) -> dict[str, Entry]:
-        document = parse(data)
-        self.read_document(document, location, place, notes)
-        servers: Any = document
+        servers: Any = parse(data)
         for key in location.section:
             servers = servers.get(key) if isinstance(servers, Mapping) else None
         if not isinstance(servers, Mapping):

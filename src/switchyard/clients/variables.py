@@ -43,7 +43,6 @@ def from_editor(
     *,
     home: Path,
     workspace: Path | None,
-    inputs: Mapping[str, str] | None = None,
 ) -> Entry:
     """An editor's (VS Code, Cursor, Windsurf) references as Switchyard's: `${env:X}` and `${input:X}` become
     `${X}` (inputs listed in `notes`), `${userHome}` and `${workspaceFolder}` the paths they stand for."""
@@ -56,8 +55,7 @@ def from_editor(
                 return "${" + name + "}"
             if kind == "input" and name:
                 variable = input_variable(name)
-                described = (inputs or {}).get(name)
-                notes.variables[variable] = f"VS Code input '{name}'" + (f" ({described})" if described else "")
+                notes.variables[variable] = f"VS Code input '{name}'"
                 return "${" + variable + "}"
             if body == "userHome":
                 return str(home)
