@@ -31,6 +31,7 @@ from switchyard.search.budget import lists_everything
 from switchyard.search.catalogue_index import CatalogueIndex
 from switchyard.search.metatools import MetaTools, metatool_definitions
 from switchyard.upstream.backend import Backend, State
+from switchyard.upstream.breaker import Breaker
 
 if TYPE_CHECKING:
     from switchyard.front.listen import ListenStream
@@ -192,10 +193,12 @@ class Gateway:
     def _add_backend(self, server: ServerConfig) -> None:
         settings = self.config.gateway
         self.catalogue.add_server(server.name, server.namespace)
+        limits = self.config.limits
         self.backends[server.name] = Backend(
             server,
             restart=settings.restart,
             default_timeout=settings.request_timeout,
+            breaker=Breaker(server.name, failures_to_open=limits.circuit_failures, cooldown=limits.circuit_cooldown_s),
             on_listing=self._listing_changed,
             on_notification=self._backend_notification,
             on_request=self._backend_request,

@@ -18,10 +18,11 @@ import anyio.abc
 
 from switchyard.catalogue import Listing
 from switchyard.config import RestartConfig, ServerConfig
-from switchyard.errors import BackendError, GatewayError, Reason
+from switchyard.errors import INTERNAL_ERROR, BackendError, GatewayError, Reason
 from switchyard.protocol import modern
 from switchyard.protocol.jsonrpc import Message
 from switchyard.protocol.versions import LATEST_LEGACY, MODERN_VERSIONS
+from switchyard.upstream.breaker import Breaker
 from switchyard.upstream.connection import Connection, ProgressHandler
 from switchyard.upstream.transports import MessageStream, open_transport
 
@@ -75,12 +76,14 @@ class Backend:
         default_timeout: float,
         start_timeout: float = 60.0,
         client_capabilities: dict[str, Any] | None = None,
+        breaker: Breaker | None = None,
         on_listing: ListingHandler,
         on_notification: NotificationHandler,
         on_request: RequestHandler,
     ) -> None:
         self.config = config
         self.name = config.name
+        self.breaker = breaker
         self._restart = restart
         self.timeout = config.timeout or default_timeout
         self._start_timeout = start_timeout
@@ -374,6 +377,34 @@ class Backend:
     ) -> dict[str, Any]:
         """Send a request; to a 2026-07-28 backend it carries the requesting client's capabilities and log
         level (never more than that client declared), else the gateway's own."""
+        breaker = self.breaker
+        if breaker is None:
+            return await self._request(method, params, owner, on_progress, timeout, client_capabilities, log_level)
+        breaker.admit()
+        try:
+            result = await self._request(method, params, owner, on_progress, timeout, client_capabilities, log_level)
+        except (GatewayError, BackendError) as exc:
+            if _is_failure(exc):
+                breaker.failed()
+            else:
+                breaker.succeeded()
+            raise
+        except BaseException:
+            breaker.released()
+            raise
+        breaker.succeeded()
+        return result
+
+    async def _request(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        owner: Any,
+        on_progress: ProgressHandler | None,
+        timeout: float | None,
+        client_capabilities: dict[str, Any] | None,
+        log_level: str | None,
+    ) -> dict[str, Any]:
         connection = self._connection
         if connection is None:
             connection = await self._wait_until_up()
@@ -418,7 +449,30 @@ class Backend:
             "resourceTemplates": len(self.listing.resource_templates),
             "restarts": self.restarts,
             "lastError": self.last_error,
+            **({"circuit": self.breaker.status()} if self.breaker is not None else {}),
         }
+
+
+# What says the backend itself is failing (as opposed to answering, if with an error of its own).
+_FAILURES = frozenset(
+    {
+        Reason.BACKEND_CRASHED,
+        Reason.BACKEND_UNAVAILABLE,
+        Reason.BACKEND_TIMEOUT,
+        Reason.RESPONSE_TOO_LARGE,
+        Reason.LINE_TOO_LONG,
+        Reason.INVALID_BACKEND_MESSAGE,
+    }
+)
+
+
+def _is_failure(exc: GatewayError | BackendError) -> bool:
+    if isinstance(exc, GatewayError):
+        return exc.reason in _FAILURES
+    # A transport's own failure arrives as an error response carrying a gateway reason.
+    data = exc.error.get("data")
+    reason = data.get("reason") if isinstance(data, dict) else None
+    return exc.error.get("code") == INTERNAL_ERROR or reason in _FAILURES  # a StrEnum equals its value
 
 
 def _describe(exc: BaseException) -> str:
