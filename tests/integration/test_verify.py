@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.switchyard_run import stdio_entry, switchyard, write_config
-from tests.support import everything_argv, faulty_argv, filesystem_argv, memory_argv, time_server_argv
+from tests.support import (
+    everything_argv,
+    faulty_argv,
+    filesystem_argv,
+    free_port,
+    memory_argv,
+    node_env,
+    time_server_argv,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -158,3 +170,51 @@ def test_an_unknown_server_name_is_a_usage_error(tmp_path: Path) -> None:
 
     assert run.returncode == 1
     assert "no server named 'nope' (known: time)" in run.stderr
+
+
+@pytest.fixture
+def everything_over_http(node_fixtures: Path) -> Iterator[str]:
+    """server-everything serving Streamable HTTP on a loopback port; yields its /mcp URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        everything_argv("streamableHttp"),
+        env=node_env({"PORT": str(port)}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None and time.monotonic() < deadline, "server-everything did not listen"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_a_streamable_http_server_is_identical(tmp_path: Path, everything_over_http: str) -> None:
+    config = write_config(tmp_path / "switchyard.json", {"remote": {"type": "http", "url": everything_over_http}})
+
+    remote = _servers(_verify(tmp_path, config, code=0))["remote"]
+
+    assert remote["verdict"] == "identical"
+    assert remote["counts"]["tools"][0] > 10
+    assert remote["call"] == {
+        "tool": "get-annotated-message",
+        "arguments": {"messageType": "error"},
+        "difference": None,
+    }
+
+
+def test_an_unreachable_url_fails_to_start_with_the_reason(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    config = write_config(tmp_path / "switchyard.json", {"remote": {"type": "http", "url": url}})
+
+    remote = _servers(_verify(tmp_path, config, "--timeout", "5", code=1))["remote"]
+
+    assert remote["verdict"] == "failed to start"
+    assert remote["reason"].startswith(f"http endpoint {url} unreachable or not MCP")

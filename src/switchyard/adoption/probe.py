@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from mcp import Client, StdioServerParameters, types
+from mcp.client._transport import TransportStreams
 from mcp.client.session import ClientRequestContext
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
@@ -141,11 +142,17 @@ def connect_direct(server: ServerConfig, timeout: float) -> contextlib.AbstractA
 
     if server.type == "sse":
         return _connected(lambda _: sse_client(url, headers=headers), timeout, describe_http)
-    return _connected(
-        lambda _: streamable_http_client(url, http_client=create_mcp_http_client(headers=headers)),
-        timeout,
-        describe_http,
-    )
+    return _connected(lambda _: _streamable_http(url, headers), timeout, describe_http)
+
+
+@contextlib.asynccontextmanager
+async def _streamable_http(url: str, headers: dict[str, str]) -> AsyncIterator[TransportStreams]:
+    """Streamable HTTP with the server's headers (the SDK leaves a client it is given open: close it here)."""
+    async with (
+        create_mcp_http_client(headers=headers) as http,
+        streamable_http_client(url, http_client=http) as streams,
+    ):
+        yield streams
 
 
 def gateway_argv(config_file: str, registry: str | None) -> list[str]:
