@@ -19,11 +19,12 @@ import anyio.abc
 from switchyard.catalogue import KINDS, Catalogue, Entry, NamingPolicy
 from switchyard.config import Config, ServerConfig
 from switchyard.errors import GatewayError, Reason
-from switchyard.pipeline import Client, Requester, build_chain
+from switchyard.pipeline import Client, Requester, Target, build_chain
 from switchyard.pipeline.access import Access
 from switchyard.pipeline.audit import Audit
 from switchyard.pipeline.limits import Limits
 from switchyard.pipeline.profiles import Profile, Profiles
+from switchyard.pipeline.redaction import Redaction, Redactor, configured_secrets
 from switchyard.protocol.jsonrpc import Message
 from switchyard.registry import AuditWriter
 from switchyard.router import Router
@@ -94,7 +95,10 @@ class Gateway:
             settings.separator,
         )
         limits = Limits(lambda client: self.profile_of(client).limits)
-        self.handle_call = build_chain([Audit(self.audit.submit), limits, metatools, access], self.router.forward)
+        redaction = self._redaction()
+        self.handle_call = build_chain(
+            [Audit(self.audit.submit), *redaction, limits, metatools, access], self.router.forward
+        )
         self._always = [re.compile(fnmatch.translate(p)) for p in config.search.always]
         self._auto_choice: dict[str | None, tuple[int, bool]] = {}  # profile -> (catalogue version, list all?)
         self.sessions: set[Session] = set()
@@ -229,6 +233,17 @@ class Gateway:
             self._ready = True
 
     # -- what sessions read --------------------------------------------------------------------------------
+
+    def _redaction(self) -> list[Redaction]:
+        settings = self.config.policies.redaction
+        if not settings.enabled:
+            return []
+        redactor = Redactor(settings, configured_secrets(self.config))
+        return [Redaction(redactor, self._output_schema)]
+
+    def _output_schema(self, target: Target) -> Any:
+        entry = self.catalogue.tool(target.public_name) if target.kind == "tool" else None
+        return entry.definition.get("outputSchema") if entry is not None else None
 
     def profile_of(self, client: Client) -> Profile:
         return self.profiles.of(client.profile)

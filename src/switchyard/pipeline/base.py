@@ -54,6 +54,7 @@ class Call:
     target: Target
     requester: Requester | None = None
     via: str | None = None  # "meta": the client reached this call through the call meta-tool
+    redacted: tuple[str, ...] = ()  # kinds of secret the output redaction removed from the answer
 
 
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
