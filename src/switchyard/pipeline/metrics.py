@@ -1,0 +1,38 @@
+"""Counts each call for /metrics: in flight, by server, tool and outcome, its latency, and refusals by reason."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from switchyard.errors import GatewayError
+from switchyard.observability import metrics
+from switchyard.pipeline.base import Call, Handler
+
+
+class CallMetrics:
+    def __init__(self, known_tool: Callable[[str], bool]) -> None:
+        self._known_tool = known_tool  # whether a public tool name is in the catalogue (bounds the tool label)
+
+    async def __call__(self, call: Call, call_next: Handler) -> dict[str, Any]:
+        metrics.inflight.inc()
+        started = time.perf_counter()
+        outcome = "allow"
+        try:
+            return await call_next(call)
+        except GatewayError as exc:
+            outcome = exc.reason.decision
+            if outcome != "error":
+                metrics.refusals_total.labels(exc.reason.value).inc()
+            raise
+        except BaseException:
+            outcome = "error"
+            raise
+        finally:
+            metrics.inflight.dec()
+            target = call.target
+            server = target.server or metrics.NO_SERVER
+            tool = metrics.tool_label(target.public_name if target.kind == "tool" else None, self._known_tool)
+            metrics.calls_total.labels(server, tool, outcome).inc()
+            metrics.call_seconds.labels(server).observe(time.perf_counter() - started)
