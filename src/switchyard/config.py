@@ -109,6 +109,50 @@ class HttpConfig(_Model):
     port: Annotated[int, Field(ge=0, le=65535)] = 8765
     allowed_hosts: list[str] = []
     allowed_origins: list[str] = []
+    session_idle_timeout: Annotated[float, Field(gt=0)] = 1800.0  # seconds; clients often never DELETE
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024  # one request body
+
+
+def _endpoint_url(value: str, *, loopback_http: bool = False) -> str:
+    """An absolute https:// URL (http:// too for a loopback host, when `loopback_http`), without a fragment."""
+    parts = urlsplit(value)
+    secure = parts.scheme == "https" or (
+        loopback_http and parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    )
+    if not secure or not parts.hostname or parts.fragment:
+        raise _expected("an https:// URL without a fragment" + (" (http:// only on loopback)" if loopback_http else ""))
+    return value
+
+
+class OAuthConfig(_Model):
+    """OAuth 2.1 resource-server mode: bearer JWTs from `issuer`, verified against its JWKS (front/auth.py)."""
+
+    resource: Annotated[str, AfterValidator(lambda v: _endpoint_url(v, loopback_http=True))]  # canonical /mcp URL
+    issuer: str
+    jwks: str  # a JWKS file, or its https:// URL
+    authorization_servers: list[str] = []  # announced in the protected-resource metadata; default [issuer]
+    audience: list[str] = []  # accepted `aud` values; default: [resource]
+    clock_skew: Annotated[float, Field(ge=0, le=60)] = 30.0
+    profile_claim: str | None = None  # the claim naming the token's profile
+    admin_scope: str | None = None  # a `scope` value that makes the token's holder an admin
+    jwks_refresh: Annotated[float, Field(ge=60)] = 3600.0  # seconds between fetches of a JWKS URL
+
+    @field_validator("jwks")
+    @classmethod
+    def _jwks_source(cls, value: str) -> str:
+        return _endpoint_url(value, loopback_http=True) if "://" in value else value
+
+
+class AuthConfig(_Model):
+    """Who may use the HTTP front. Off by default: stdio and loopback HTTP work without credentials."""
+
+    api_keys: bool = False  # accept the registry's API keys (`switchyard keys create`) as bearer tokens
+    oauth: OAuthConfig | None = None
+    allow_unauthenticated_remote: bool = False  # serve a non-loopback address without auth anyway
+
+    @property
+    def enabled(self) -> bool:
+        return self.api_keys or self.oauth is not None
 
 
 class RestartConfig(_Model):
@@ -232,6 +276,43 @@ class ProfileConfig(_Model):
     arguments: ArgumentRules = {}
     mode: SearchMode | None = None  # default: search.mode
     limits: ProfileLimits = ProfileLimits()
+
+
+class PinningConfig(_Model):
+    """What happens when a backend's tool definition changes after it was pinned, and to what the scan finds."""
+
+    on_change: Literal["withhold", "keep_pinned"] = "withhold"  # keep_pinned: serve the approved text, forward calls
+    on_new: Literal["pin", "hold"] = "pin"  # hold: every new tool waits for `switchyard pins approve`
+    scan: Literal["block", "report", "off"] = "block"  # block: a tool with findings is withheld until approved
+
+
+class AuditConfig(_Model):
+    """What the audit log keeps of each call."""
+
+    arguments: Literal["off", "names", "redacted"] = "names"  # names: which arguments, not their values
+
+
+class AdminConfig(_Model):
+    """The admin API under /admin/api (admin credentials only)."""
+
+    enabled: bool = True
+    allow_command_changes: bool = False  # let the API set a server's command, args, env or cwd
+
+
+class EgressConfig(_Model):
+    """Addresses the gateway may be pointed at through the admin API."""
+
+    allow: list[str] = []  # "host:port" entries allowed although loopback, private or link-local
+
+
+class MetricsConfig(_Model):
+    """The Prometheus endpoint /metrics."""
+
+    public: bool = False  # serve it without admin credentials, only while the HTTP front listens on loopback
+
+
+class SecurityConfig(_Model):
+    pinning: PinningConfig = PinningConfig()
 
 
 SearchMode = Literal["all", "search", "dynamic", "auto"]
@@ -390,6 +471,12 @@ class Config(_Model):
     profiles: dict[Ident, ProfileConfig] = {}
     limits: LimitsConfig = LimitsConfig()
     search: SearchConfig = SearchConfig()
+    auth: AuthConfig = AuthConfig()
+    security: SecurityConfig = SecurityConfig()
+    audit: AuditConfig = AuditConfig()
+    admin: AdminConfig = AdminConfig()
+    egress: EgressConfig = EgressConfig()
+    metrics: MetricsConfig = MetricsConfig()
     servers: dict[str, ServerConfig] = {}  # in file order
     source: str | None = Field(None, exclude=True)  # the file it came from
 
@@ -404,7 +491,8 @@ class Config(_Model):
             if "servers" in data:
                 raise _problem("'mcpServers' and 'servers' (its VS Code alias) are both present; keep one", "servers")
             data["servers"] = data.pop("mcpServers")
-        for section in ("gateway", "policies", "profiles", "limits", "search", "servers"):
+        sections = ("gateway", "policies", "profiles", "limits", "search", "auth", "security", "servers")
+        for section in (*sections, "audit", "admin", "egress", "metrics"):
             if section in data and data[section] is None:  # a heading with everything below commented out
                 del data[section]
         servers = data.get("servers")
@@ -450,8 +538,7 @@ def parse_config(
 
     `base_dir` resolves relative `envFile` paths; it defaults to the directory of `source`.
     """
-    text = text.removeprefix("\ufeff")
-    data, root = _read_json(text, source) if source.lower().endswith(".json") else _read_yaml(text, source)
+    data, root = _read(text, source)
     if base_dir is None:
         base_dir = Path.cwd() if source.startswith("<") else Path(source).parent
     return _build(data, root, source, os.environ if environ is None else environ, Path(base_dir))
@@ -510,6 +597,16 @@ def default_config_path() -> Path:
 
 _JSONC = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.S)
 _TRAILING_COMMA = re.compile(r'("(?:\\.|[^"\\])*")|,(?=\s*[}\]])')
+
+
+def read_document(text: str, source: str) -> Any:
+    """A config text as written: before validation and `${VAR}` expansion (JSON for a .json source, else YAML)."""
+    return _read(text, source)[0]
+
+
+def _read(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+    text = text.removeprefix("\ufeff")
+    return _read_json(text, source) if source.lower().endswith(".json") else _read_yaml(text, source)
 
 
 def _read_json(text: str, source: str) -> tuple[Any, yaml.Node | None]:

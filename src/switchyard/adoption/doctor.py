@@ -67,8 +67,7 @@ def passed(checks: Sequence[Check]) -> bool:
 
 def _document(path: Path) -> Any:
     text = path.read_text(encoding="utf-8-sig")
-    read = config_file_format._read_json if path.suffix.lower() == ".json" else config_file_format._read_yaml
-    return read(text, str(path))[0]
+    return config_file_format.read_document(text, str(path))
 
 
 def _server_entries(document: Any) -> dict[str, dict[str, Any]]:

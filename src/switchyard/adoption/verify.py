@@ -201,8 +201,7 @@ def gateway_config_file(config: Config, path: str) -> Iterator[str]:
         yield path
         return
     text = Path(path).read_text(encoding="utf-8-sig")
-    read = config_file_format._read_json if path.lower().endswith(".json") else config_file_format._read_yaml
-    document = dict(read(text, path)[0] or {})
+    document = dict(config_file_format.read_document(text, path) or {})
     base = Path(path).parent
     for key in ("mcpServers", "servers"):
         entries = document.get(key)
