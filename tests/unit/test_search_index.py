@@ -52,7 +52,7 @@ def test_identifiers_split_into_words(identifier: str, expected: list[str]) -> N
 
 
 def test_terms_drop_stop_words_and_stem_keeping_the_surface_form() -> None:
-    assert terms("Please can you show me the repositories") == ["show", "repositori", "repositories"]
+    assert terms("Please can you show me the repositories") == ("show", "repositori", "repositories")
     assert "key" in terms("keys") and "keys" in terms("keys")
 
 

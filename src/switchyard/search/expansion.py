@@ -10,12 +10,12 @@ Two general sources, neither fitted to a catalogue:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from switchyard.search.tokens import terms
 
-SYNONYM_WEIGHT = 0.5
+SYNONYM_WEIGHT = 0.3
 PREFIX_WEIGHT = 0.5
 _MAX_PREFIX_MATCHES = 3
 
@@ -98,7 +98,7 @@ class Vocabulary:
         return found[:_MAX_PREFIX_MATCHES]
 
 
-def expand(query_terms: list[str], vocabulary: Vocabulary) -> dict[str, float]:
+def expand(query_terms: Sequence[str], vocabulary: Vocabulary) -> dict[str, float]:
     """Each term to search for and its weight: the query's own terms 1.0, the others less."""
     weights: dict[str, float] = dict.fromkeys(query_terms, 1.0)
 

@@ -84,6 +84,10 @@ _PRIMARY_MASK = sum(
 )
 _RRF_K = 60
 _FUSION_DEPTH = 100  # how deep each ranking takes part in the fusion
+_PARAMETERS_ONLY = 1  # the tier of _scored's entries that hold a term only in their parameters
+_COMMON_FROM = 1000
+_COMMON_SHARE = 0.05
+_PRUNE_FROM = 64  # terms held by fewer tools are always added in full: cheap, and keeps small catalogues exact
 LEXICAL_WEIGHT = 1.0
 SEMANTIC_WEIGHT = 1.0
 
@@ -94,22 +98,23 @@ def document_fields(document: ToolDocument) -> tuple[list[str], ...]:
     parameter_text: list[str] = []
     _walk_schema(document.input_schema, parameter_names, parameter_text, depth=0)
     return (
-        terms(document.tool),
-        terms(document.title),
-        terms(document.description),
-        terms(" ".join(parameter_names)),
-        terms(" ".join(parameter_text)),
-        terms(f"{document.server} {document.server_description}"),
+        list(terms(document.tool)),
+        list(terms(document.title)),
+        list(terms(document.description)),
+        [term for name in parameter_names for term in terms(name)],
+        [term for text in parameter_text for term in terms(text)],
+        [*terms(document.server), *terms(document.server_description)],
     )
 
 
 def _walk_schema(schema: Any, names: list[str], text: list[str], depth: int) -> None:
     if not isinstance(schema, Mapping) or depth > 6:
         return
-    for key in ("description", "title"):
-        value = schema.get(key)
-        if isinstance(value, str) and depth > 0:
-            text.append(value)
+    if depth > 0:
+        for key in ("description", "title"):
+            value = schema.get(key)
+            if isinstance(value, str):
+                text.append(value)
     enum = schema.get("enum")
     if isinstance(enum, list):
         text.extend(str(value) for value in enum if isinstance(value, str | int | float))
@@ -145,7 +150,7 @@ class _Statistics:
     """What depends on the whole catalogue; rebuilt lazily after a change."""
 
     norms: dict[int, tuple[float, ...]] = field(default_factory=dict)  # per entry, per field: 1 - b + b*len/avg
-    scored: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)  # term -> entries, scores
+    scored: dict[str, tuple[tuple[dict[int, float], float], ...]] = field(default_factory=dict)  # see _scored
     vocabulary: expansion.Vocabulary | None = None
     vectors: Any = None  # the embedder's matrix of every entry, rows in the order of `vector_rows`
     vector_rows: list[int] = field(default_factory=list)
@@ -174,23 +179,25 @@ class ToolIndex:
         """Put `documents` in place of whatever `server` had (its tools/list changed)."""
         self.remove_server(server)
         added: list[int] = []
+        postings = self._postings
+        primary_frequency = self._primary_frequency
         for document in documents:
             fields = document_fields(document)
             entry_id = self._next_id
             self._next_id += 1
-            counts = [Counter(field_terms) for field_terms in fields]
-            distinct = set().union(*counts)
-            for term in distinct:
-                packed = 0
-                for position, counter in enumerate(counts):
-                    packed |= min(counter.get(term, 0), _TF_MAX) << (_TF_BITS * position)
-                self._postings[term][entry_id] = packed
-                if packed & _PRIMARY_MASK:
-                    self._primary_frequency[term] += 1
+            packed: dict[str, int] = {}  # term -> its count in each field, _TF_BITS per field
+            for position, field_terms in enumerate(fields):
+                shift = _TF_BITS * position
+                for term, count in Counter(field_terms).items():
+                    packed[term] = packed.get(term, 0) | ((count if count < _TF_MAX else _TF_MAX) << shift)
+            for term, counts in packed.items():
+                postings[term][entry_id] = counts
+                if counts & _PRIMARY_MASK:
+                    primary_frequency[term] += 1
             lengths = tuple(len(field_terms) for field_terms in fields)
             for position, length in enumerate(lengths):
                 self._length_sums[position] += length
-            self._entries[entry_id] = _Entry(document, lengths, tuple(distinct))
+            self._entries[entry_id] = _Entry(document, lengths, tuple(packed))
             added.append(entry_id)
         if added:
             self._by_server[server] = added
@@ -236,24 +243,8 @@ class ToolIndex:
         if limit <= 0 or not self._entries:
             return []
         statistics = self._current_statistics()
-        query_terms = terms(query)
-        if not query_terms:
+        if not terms(query):
             return []
-        assert statistics.vocabulary is not None
-        weighted = expansion.expand(query_terms, statistics.vocabulary)
-        scores: dict[int, float] = defaultdict(float)
-        for term, weight in weighted.items():
-            entry_ids, term_scores = self._scored(term, statistics)
-            if weight == 1.0:
-                for entry_id, score in zip(entry_ids, term_scores, strict=True):
-                    scores[entry_id] += score
-            else:
-                for entry_id, score in zip(entry_ids, term_scores, strict=True):
-                    scores[entry_id] += weight * score
-        if self._successes:
-            self._apply_usage_prior(scores, set(query_terms))
-        if self._embedder is not None and self._vectors:
-            scores = self._fused(query, scores, statistics)
 
         def admissible(entry_id: int) -> bool:
             document = self._entries[entry_id].document
@@ -261,22 +252,82 @@ class ToolIndex:
                 return False
             return allowed is None or allowed(document.name)
 
-        best = self._best(scores, limit, admissible)
-        return [Hit(self._entries[entry_id].document, score) for entry_id, score in best]
-
-    def _best(self, scores: dict[int, float], limit: int, admissible: Callable[[int], bool]) -> list[tuple[int, float]]:
-        entries = self._entries
-
-        def order(item: tuple[int, float]) -> tuple[float, str]:
-            return (-item[1], entries[item[0]].document.name)
-
-        wanted = limit * 4 + 8
+        depth = max(limit * 4 + 8, _FUSION_DEPTH if self._embedder is not None else 0)
         while True:
-            top = heapq.nsmallest(wanted, scores.items(), key=order)
-            best = [item for item in top if admissible(item[0])]
-            if len(best) >= limit or len(top) < wanted:
-                return best[:limit]
-            wanted *= 4
+            scores = self._scores(query, statistics, depth)
+            best = self._best(scores, limit, admissible, depth)
+            if best is not None:
+                return [Hit(self._entries[entry_id].document, score) for entry_id, score in best]
+            depth *= 4  # the filters refused most of the best: rank deeper
+
+    def _scores(self, query: str, statistics: _Statistics, depth: int) -> dict[int, float]:
+        """Every candidate's score for `query`: BM25F, the usage prior, and the embedder's ranking fused in."""
+        query_terms = terms(query)
+        assert statistics.vocabulary is not None
+        scores = self._lexical_scores(expansion.expand(query_terms, statistics.vocabulary), statistics, depth)
+        if self._successes:
+            self._apply_usage_prior(scores, set(query_terms))
+        if self._embedder is not None and self._vectors:
+            scores = self._fused(query, scores, statistics, depth)
+        return scores
+
+    def _lexical_scores(self, weighted: dict[str, float], statistics: _Statistics, depth: int) -> dict[int, float]:
+        """BM25F scores, exact for the best `depth` entries (MaxScore).
+
+        Term lists are added highest possible contribution first. Once the lists left could not together lift an
+        entry that is in none of the lists so far above the `depth`-th best score, they are only added to the
+        entries already found: on a large catalogue the common words ("list", "get") are never walked in full.
+        """
+        postings = []
+        for term in sorted(weighted):
+            for tier, (scored, top) in enumerate(self._scored(term, statistics)):
+                if scored:
+                    postings.append((len(scored), term, tier, weighted[term], scored, top))
+        # Highest possible contribution first; the tail of low ones is what pruning skips.
+        postings.sort(key=lambda item: (-item[3] * item[5], item[:3]))
+        bound = sum(item[3] * item[5] for item in postings)
+        scores: dict[int, float] = {}
+        pruning = False
+        common = max(_COMMON_FROM, _COMMON_SHARE * len(self._entries))
+        for size, _, tier, weight, scored, top in postings:
+            if not pruning and size > _PRUNE_FROM and len(scores) >= depth:
+                threshold = heapq.nlargest(depth, scores.values())[-1]
+                pruning = bound < threshold
+                if pruning:  # and entries that cannot reach the threshold even with every list left are dropped
+                    scores = {entry_id: score for entry_id, score in scores.items() if score + bound >= threshold}
+            bound -= weight * top
+            # A word held by a large share of a large catalogue, or only among the parameters of many tools (a shared
+            # `page` or `tenant`), ranks the entries found by the other words; it finds none itself.
+            if not pruning and (not scores or size <= (common if tier != _PARAMETERS_ONLY else _PRUNE_FROM)):
+                get = scores.get
+                for entry_id, score in scored.items():
+                    scores[entry_id] = get(entry_id, 0.0) + weight * score
+            elif len(scores) < size:
+                for entry_id in scores:
+                    found = scored.get(entry_id)
+                    if found is not None:
+                        scores[entry_id] += weight * found
+            else:
+                for entry_id, score in scored.items():
+                    if entry_id in scores:
+                        scores[entry_id] += weight * score
+        return scores
+
+    def _best(
+        self, scores: dict[int, float], limit: int, admissible: Callable[[int], bool], depth: int
+    ) -> list[tuple[int, float]] | None:
+        """The `limit` best admissible entries, or None when they may lie deeper than `depth`."""
+        entries = self._entries
+        if len(scores) > depth:
+            threshold = heapq.nlargest(depth, scores.values())[-1]
+            pool = [item for item in scores.items() if item[1] >= threshold]
+        else:
+            pool = list(scores.items())
+        pool.sort(key=lambda item: (-item[1], entries[item[0]].document.name))
+        best = [item for item in pool if admissible(item[0])]
+        if len(best) >= limit or depth >= len(entries):
+            return best[:limit]
+        return None
 
     def _apply_usage_prior(self, scores: dict[int, float], query_terms: set[str]) -> None:
         for entry_id, score in scores.items():
@@ -286,7 +337,7 @@ class ToolIndex:
                 if shared:
                     scores[entry_id] = score * (1.0 + 0.05 * shared)
 
-    def _fused(self, query: str, scores: dict[int, float], statistics: _Statistics) -> dict[int, float]:
+    def _fused(self, query: str, scores: dict[int, float], statistics: _Statistics, depth: int) -> dict[int, float]:
         """Reciprocal rank fusion of the BM25 ranking and the embedder's."""
         assert self._embedder is not None
         if statistics.vectors is None:
@@ -294,13 +345,11 @@ class ToolIndex:
             statistics.vectors = self._embedder.stack([self._vectors[server] for server in servers])
             statistics.vector_rows = [entry_id for server in servers for entry_id in self._by_server[server]]
         entries = self._entries
-        lexical = heapq.nsmallest(
-            _FUSION_DEPTH, scores.items(), key=lambda item: (-item[1], entries[item[0]].document.name)
-        )
+        lexical = heapq.nsmallest(depth, scores.items(), key=lambda item: (-item[1], entries[item[0]].document.name))
         fused: dict[int, float] = defaultdict(float)
         for rank, (entry_id, _) in enumerate(lexical):
             fused[entry_id] += LEXICAL_WEIGHT / (_RRF_K + rank + 1)
-        for rank, row in enumerate(self._embedder.nearest(query, statistics.vectors, _FUSION_DEPTH)):
+        for rank, row in enumerate(self._embedder.nearest(query, statistics.vectors, depth)):
             fused[statistics.vector_rows[row]] += SEMANTIC_WEIGHT / (_RRF_K + rank + 1)
         return fused
 
@@ -318,34 +367,36 @@ class ToolIndex:
             self._statistics = _Statistics(norms, {}, expansion.Vocabulary(document_frequency, count))
         return self._statistics
 
-    def _scored(self, term: str, statistics: _Statistics) -> tuple[list[int], list[float]]:
-        """Every entry holding `term` and its BM25F score for it (cached until the catalogue changes)."""
+    def _scored(self, term: str, statistics: _Statistics) -> tuple[tuple[dict[int, float], float], ...]:
+        """The BM25F score of `term` for every entry holding it, with the highest score (cached until a change).
+
+        Two disjoint lists: the entries that have the term in a main field, and those that have it only in their
+        parameters. The second is often long (a parameter every tool of a product shares) but scores low, so the
+        pruning in `_lexical_scores` seldom walks it.
+        """
         cached = statistics.scored.get(term)
         if cached is not None:
             return cached
-        postings = self._postings.get(term)
-        if not postings:
-            statistics.scored[term] = ([], [])
-            return statistics.scored[term]
+        postings = self._postings.get(term, {})
         count = len(self._entries)
         primary = self._primary_frequency.get(term, 0)
         frequency = primary + PARAMETER_ONLY_FREQUENCY * (len(postings) - primary)
         idf = math.log(1.0 + (count - frequency + 0.5) / (frequency + 0.5))
-        entry_ids = list(postings)
-        term_scores: list[float] = []
+        main: dict[int, float] = {}
+        parameters_only: dict[int, float] = {}
         mask = _TF_MAX
-        for entry_id in entry_ids:
-            packed = postings[entry_id]
-            norms = statistics.norms[entry_id]
+        norms_of = statistics.norms
+        for entry_id, packed in postings.items():
+            tier = main if packed & _PRIMARY_MASK else parameters_only
+            norms = norms_of[entry_id]
             weighted = 0.0
             position = 0
             while packed:
                 occurrences = packed & mask
                 if occurrences:
-                    spec = FIELDS[position]
-                    weighted += spec.weight * occurrences / norms[position]
+                    weighted += FIELDS[position].weight * occurrences / norms[position]
                 packed >>= _TF_BITS
                 position += 1
-            term_scores.append(idf * weighted * (K1 + 1.0) / (weighted + K1))
-        statistics.scored[term] = (entry_ids, term_scores)
+            tier[entry_id] = idf * weighted * (K1 + 1.0) / (weighted + K1)
+        statistics.scored[term] = tuple((tier, max(tier.values(), default=0.0)) for tier in (main, parameters_only))
         return statistics.scored[term]

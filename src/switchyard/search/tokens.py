@@ -33,37 +33,53 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 _stemmer = snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     stemmed: str = _stemmer.stemWord(word)
     return stemmed
 
 
-def words(text: str) -> list[str]:
-    """Lower-case words of `text`, identifiers split into their parts (stop words kept)."""
+@lru_cache(maxsize=1 << 17)
+def _chunk_words(chunk: str) -> tuple[str, ...]:
     out: list[str] = []
-    for chunk in _WORD.findall(text):
-        for part in _HUMP.findall(chunk):
-            word = part.lower()
-            out.append(word)
-            glued = _GLUED_DIGITS.fullmatch(word)
-            if glued:
-                out.append(glued.group(1))  # "base64" is also found by "base"
-    return out
+    for part in _HUMP.findall(chunk):
+        word = part.lower()
+        out.append(word)
+        glued = _GLUED_DIGITS.fullmatch(word)
+        if glued:
+            out.append(glued.group(1))  # "base64" is also found by "base"
+    return tuple(out)
 
 
-def terms(text: str) -> list[str]:
-    """Search terms of `text`, stop words dropped, repeats kept (term frequency counts).
-
-    Each word gives its stem, and the word itself as a second term when it differs: "keys" matches "key" through
-    the stem, and matches a text that says "keys" better still (plurals tell list tools from get tools).
-    """
+@lru_cache(maxsize=1 << 17)
+def _chunk_terms(chunk: str) -> tuple[str, ...]:
     out: list[str] = []
-    for word in words(text):
+    for word in _chunk_words(chunk):
         if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
             continue
         root = stem(word)
         out.append(root)
         if root != word:
             out.append(word)
+    return tuple(out)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of `text`, identifiers split into their parts (stop words kept)."""
+    out: list[str] = []
+    for chunk in _WORD.findall(text):
+        out.extend(_chunk_words(chunk))
     return out
+
+
+@lru_cache(maxsize=1 << 14)
+def terms(text: str) -> tuple[str, ...]:
+    """Search terms of `text`, stop words dropped, repeats kept (term frequency counts).
+
+    Each word gives its stem, and the word itself as a second term when it differs: "keys" matches "key" through
+    the stem, and matches a text that says "keys" better still (plurals tell list tools from get tools). Cached:
+    tool catalogues repeat their texts (shared parameters, the same server behind several names).
+    """
+    out: list[str] = []
+    for chunk in _WORD.findall(text):
+        out.extend(_chunk_terms(chunk))
+    return tuple(out)
