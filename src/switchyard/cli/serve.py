@@ -45,6 +45,9 @@ def serve(
     registry: str | None = REGISTRY_OPTION,
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     log_json: bool = typer.Option(False, "--log-json", help="Log JSON lines (to stderr)."),
+    allow_unauthenticated: bool = typer.Option(
+        False, "--allow-unauthenticated", help="Serve a non-loopback address even though auth is off."
+    ),
 ) -> None:
     """Start the gateway. With neither --stdio nor --http, serves HTTP on the config's address."""
     gateway_logging.configure(log_level, json_lines=log_json)
@@ -52,10 +55,18 @@ def serve(
     listen = None
     if http is not None or not stdio:
         listen = _parse_listen(http) if http else (settings.gateway.http.host, settings.gateway.http.port)
-    run(_serve, settings, registry, stdio, listen)
+        from switchyard.front.auth import UnsafeBind, check_bind  # here: stdio start-up skips the HTTP stack
+
+        try:
+            check_bind(listen[0], settings.auth, allow_unauthenticated)
+        except UnsafeBind as exc:
+            fail(str(exc), 2)
+    run(_serve, settings, registry, stdio, listen, allow_unauthenticated)
 
 
-async def _serve(settings: Config, registry: str | None, stdio: bool, listen: tuple[str, int] | None) -> None:
+async def _serve(
+    settings: Config, registry: str | None, stdio: bool, listen: tuple[str, int] | None, allow_unauthenticated: bool
+) -> None:
     # Imported here, and each front only when served: start-up time is part of every stdio client's launch.
     from switchyard.gateway import Gateway
 
@@ -71,7 +82,7 @@ async def _serve(settings: Config, registry: str | None, stdio: bool, listen: tu
             gateway.reconcile(settings)
             tasks.start_soon(_stop_on_signal, tasks.cancel_scope)
             if listen is not None:
-                await _serve_http(gateway, settings, listen, tasks)
+                await _serve_http(gateway, settings, listen, tasks, allow_unauthenticated)
             if stdio:
                 from switchyard.front.stdio import serve_stdio
 
@@ -83,7 +94,9 @@ async def _serve(settings: Config, registry: str | None, stdio: bool, listen: tu
                 await store.close()
 
 
-async def _serve_http(gateway: Gateway, settings: Config, listen: tuple[str, int], tasks: TaskGroup) -> None:
+async def _serve_http(
+    gateway: Gateway, settings: Config, listen: tuple[str, int], tasks: TaskGroup, allow_unauthenticated: bool
+) -> None:
     from switchyard.front.http import serve_http
 
     host, port = listen
@@ -96,11 +109,14 @@ async def _serve_http(gateway: Gateway, settings: Config, listen: tuple[str, int
                 port,
                 allowed_hosts=http.allowed_hosts,
                 allowed_origins=http.allowed_origins,
+                allow_unauthenticated=allow_unauthenticated,
                 task_status=task_status,
             )
         )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc}")
+    except ValueError as exc:  # e.g. auth.api_keys without a registry
+        fail(f"cannot serve HTTP: {exc}")
     _print_connect_help(settings, host, bound)
 
 

@@ -4,6 +4,10 @@ Sessions get cryptographically random ids. A request's response is JSON unless s
 (progress, a backend's question to the client) must reach the client first: then the response becomes an
 SSE stream, decided lazily, so the common call pays nothing for streaming. Unsolicited messages go to the
 session's GET stream.
+
+Before any JSON-RPC handling a request passes the Host/Origin guard (guard.py) and authentication (auth.py);
+a session belongs to the principal (and profile) that opened it, and to anyone else it does not exist.
+`/mcp/{profile}` serves a named profile. Every refusal is audited with its precise reason.
 """
 
 from __future__ import annotations
@@ -11,26 +15,32 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
 import anyio.abc
 import uvicorn
-from mcp.server.transport_security import (
-    DEFAULT_MAX_REQUEST_BODY_SIZE,
-    TransportSecurityMiddleware,
-    TransportSecuritySettings,
-)
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Scope
 
 from switchyard.errors import GatewayError, Reason
+from switchyard.front.auth import METADATA_PATH, Authenticator, AuthRefused, Identity, check_bind
+from switchyard.front.guard import GuardSettings, HostOriginGuard
+from switchyard.front.http_request import (
+    audit_refusal,
+    caller,
+    new_session_id,
+    read_body,
+    rejection_response,
+)
+from switchyard.front.intake import Rejection, method_of, read_message, refusal_record, valid_id
 from switchyard.front.legacy_sse import LegacySseEndpoint
 from switchyard.front.replay import ReplayableStream, StreamArchive, sse_event
 from switchyard.front.session import Session
@@ -43,19 +53,21 @@ from switchyard.protocol.versions import LEGACY_VERSIONS, MODERN_VERSIONS
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
 UNSOLICITED_BUFFER = 1000
-SESSION_IDLE_TIMEOUT = 30 * 60.0  # a session nobody used for this long is closed (clients often never DELETE)
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 _SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+_PROTOCOL_LADDER_CODES = (-32020, -32021, -32022)  # a modern request refused before dispatch (header checks)
+_SESSION_NOT_FOUND = "Session not found (it ended or never existed)"
 
 
 class HttpSession:
-    """A session plus the queue behind its GET stream."""
+    """A session plus the queue behind its GET stream, owned by the identity that opened it."""
 
-    def __init__(self, gateway: Gateway, session_id: str) -> None:
-        self.id = session_id
+    def __init__(self, gateway: Gateway, client: Client, key_id: str | None) -> None:
+        assert client.session_id is not None
+        self.id = client.session_id
+        self.key_id = key_id
         self.unsolicited: collections.deque[Message] = collections.deque(maxlen=UNSOLICITED_BUFFER)
         self.wakeup = asyncio.Event()
-        self.session = Session(gateway, Client("anonymous", "http", session_id), self._push)
+        self.session = Session(gateway, client, self._push)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.archive = StreamArchive()
         self.streams = 0  # open GET streams
@@ -75,65 +87,78 @@ class HttpSession:
         self.wakeup.set()
 
 
-def loopback_security(host: str, extra_hosts: Iterable[str], extra_origins: Iterable[str]) -> TransportSecuritySettings:
-    """DNS-rebinding protection: on for loopback binds, where a browser page is the threat."""
-    if host not in LOOPBACK_HOSTS:
-        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    hosts = [h for name in ("127.0.0.1", "localhost", "[::1]") for h in (name, f"{name}:*")]
-    origins = [f"http://{name}:*" for name in ("127.0.0.1", "localhost", "[::1]")]
-    origins += [f"http://{name}" for name in ("127.0.0.1", "localhost", "[::1]")]
-    return TransportSecuritySettings(
-        allowed_hosts=hosts + list(extra_hosts), allowed_origins=origins + list(extra_origins)
-    )
-
-
 class McpEndpoint:
-    def __init__(
-        self, gateway: Gateway, security: TransportSecuritySettings, max_body: int = DEFAULT_MAX_REQUEST_BODY_SIZE
-    ) -> None:
+    def __init__(self, gateway: Gateway, auth: Authenticator, max_body: int) -> None:
         self.gateway = gateway
-        self.security = TransportSecurityMiddleware(security)
+        self.auth = auth
         self.max_body = max_body
         self.sessions: dict[str, HttpSession] = {}
 
     async def handle(self, request: Request) -> Response:
-        refusal = await self.security.validate_request(request, is_post=request.method == "POST")
-        if refusal is not None:
-            return refusal
-        if request.method == "POST":
-            return await self.post(request)
-        if request.headers.get(VERSION_HEADER) in MODERN_VERSIONS:
-            return _error_response(405, Reason.METHOD_NOT_FOUND, f"{request.method} is not part of 2026-07-28")
-        if request.method == "GET":
-            return self.get(request)
-        return self.delete(request)
+        try:
+            identity = await self.auth.identify(request.headers)
+        except AuthRefused as refusal:
+            audit_refusal(self.gateway, request, refusal.reason)
+            return self.auth.challenge(refusal)
+        try:
+            client = caller(self.gateway, request, identity)
+            if request.method == "POST":
+                return await self.post(request, client, identity)
+            if request.headers.get(VERSION_HEADER) in MODERN_VERSIONS:
+                text = f"{request.method} is not part of 2026-07-28"
+                raise Rejection(405, GatewayError(Reason.METHOD_NOT_FOUND, text), audit_reason="method_not_allowed")
+            if request.method == "GET":
+                return self.get(request, client)
+            return self.delete(request, client)
+        except Rejection as rejection:
+            audit_refusal(
+                self.gateway,
+                request,
+                rejection.audit_reason,
+                identity.principal,
+                method=rejection.method,
+                request_id=rejection.request_id,
+            )
+            return rejection_response(rejection)
 
-    def _session(self, request: Request) -> HttpSession | Response:
+    def _session(self, request: Request, client: Client) -> HttpSession:
+        """The session the request names, if it is the caller's; anyone else's looks exactly like none."""
         session_id = request.headers.get(SESSION_HEADER)
         if session_id is None:
-            return _error_response(400, Reason.INVALID_REQUEST, "Bad Request: missing Mcp-Session-Id header")
-        session = self.sessions.get(session_id)
-        if session is None:
-            return _error_response(404, Reason.INVALID_REQUEST, "Session not found (it ended or never existed)")
-        return session
+            error = GatewayError(Reason.INVALID_REQUEST, "Bad Request: missing Mcp-Session-Id header")
+            raise Rejection(400, error, audit_reason="missing_session_id")
+        found = self.sessions.get(session_id)
+        if found is None:
+            raise Rejection(
+                404, GatewayError(Reason.INVALID_REQUEST, _SESSION_NOT_FOUND), audit_reason="unknown_session"
+            )
+        owner = found.session.client
+        if owner.principal != client.principal or owner.profile != client.profile:
+            reason = "session_principal_mismatch" if owner.principal != client.principal else "session_profile_mismatch"
+            raise Rejection(404, GatewayError(Reason.INVALID_REQUEST, _SESSION_NOT_FOUND), audit_reason=reason)
+        found.last_used = time.monotonic()
+        return found
 
-    async def post(self, request: Request) -> Response:
+    async def post(self, request: Request, client: Client, identity: Identity) -> Response:
+        content_type = request.headers.get("content-type", "")
+        if not content_type.lower().startswith("application/json"):
+            error = GatewayError(Reason.INVALID_REQUEST, "Unsupported Media Type: send application/json")
+            raise Rejection(415, error, audit_reason="unsupported_media_type")
         accept = request.headers.get("accept", "*/*")
         if not any(kind in accept for kind in ("application/json", "text/event-stream", "*/*")):
-            return _error_response(406, Reason.INVALID_REQUEST, "Not Acceptable: accept application/json")
-        try:
-            message = jsonrpc.validate(jsonrpc.decode(await _read_body(request, self.max_body)))
-        except GatewayError as exc:
-            status = 413 if isinstance(exc, _TooLarge) else 400
-            return JSONResponse(jsonrpc.error(None, exc.to_jsonrpc()), status_code=status)
+            error = GatewayError(Reason.INVALID_REQUEST, "Not Acceptable: accept application/json")
+            raise Rejection(406, error, audit_reason="not_acceptable")
+        message = read_message(await read_body(request, self.max_body))
         if modern.is_modern(message) or modern.claims_modern(request.headers):
-            return await self._stateless(request, message, accept)
+            return await self._stateless(request, message, accept, client)
         version = request.headers.get(VERSION_HEADER)
         if version is not None and version not in LEGACY_VERSIONS:
-            return _error_response(400, Reason.UNSUPPORTED_VERSION, f"Unsupported protocol version: {version}")
+            error = GatewayError(Reason.UNSUPPORTED_VERSION, f"Unsupported protocol version: {version}")
+            raise Rejection(400, error, request_id=valid_id(message), method=method_of(message))
 
         if message.get("method") == "initialize" and "id" in message:
-            http_session = HttpSession(self.gateway, secrets.token_urlsafe(32))
+            session_id = new_session_id()
+            http_session = HttpSession(self.gateway, _with_session(client, session_id), identity.key_id)
             response = await http_session.session.handle(message)
             if response is not None and "result" in response:
                 self.sessions[http_session.id] = http_session
@@ -141,9 +166,11 @@ class McpEndpoint:
                 http_session.close()
             return _json(response, headers={"Mcp-Session-Id": http_session.id})
 
-        found = self._session(request)
-        if isinstance(found, Response):
-            return found
+        try:
+            found = self._session(request, client)
+        except Rejection as rejection:
+            rejection.request_id, rejection.method = valid_id(message), method_of(message)
+            raise
         if "id" not in message or "method" not in message:
             await found.session.handle(message)
             return Response(status_code=202)
@@ -156,11 +183,20 @@ class McpEndpoint:
             archive=found.archive,
         )
 
-    async def _stateless(self, request: Request, message: Message, accept: str) -> Response:
+    async def _stateless(self, request: Request, message: Message, accept: str, client: Client) -> Response:
         """A 2026-07-28 request: no session; its envelope and headers say everything."""
         if "id" not in message or "method" not in message:
             return Response(status_code=202)  # the era defines no client notifications over HTTP
-        session = Session(self.gateway, Client("anonymous", "http"), lambda _: None, stateless=True)
+        session = Session(self.gateway, client, lambda _: None, stateless=True)
+
+        def refused(final: Message) -> None:
+            error = final["error"]
+            if error.get("code") in _PROTOCOL_LADDER_CODES:  # refused by the header checks, before any dispatch
+                reason = str((error.get("data") or {}).get("reason", "invalid_request"))
+                audit_refusal(
+                    self.gateway, request, reason, client.principal, method=method_of(message), request_id=final["id"]
+                )
+
         return await self._respond(
             session,
             message,
@@ -169,6 +205,7 @@ class McpEndpoint:
             headers={name: value.strip() for name, value in request.headers.items()},
             status=modern.http_status,
             on_finish=session.close,  # in this era, closing the response stream cancels the request
+            on_error=refused,
         )
 
     async def _respond(
@@ -182,12 +219,14 @@ class McpEndpoint:
         headers: Any = None,
         status: Callable[[Message], int] = lambda _: 200,
         on_finish: Callable[[], None] | None = None,
+        on_error: Callable[[Message], None] | None = None,
         archive: StreamArchive | None = None,
     ) -> Response:
         """Answer a request as JSON, or as an SSE stream once something related must go first.
 
         Related messages go on the stream when the client accepts one, else to `fallback` (the session's GET
-        stream), else nowhere. With an `archive` the stream is resumable (2025-11-25 sessions).
+        stream), else nowhere. With an `archive` the stream is resumable (2025-11-25 sessions). `on_error`
+        sees an error answer.
         """
         stream = ReplayableStream()
         related = stream.append if streaming else (fallback or (lambda _: None))
@@ -197,7 +236,10 @@ class McpEndpoint:
 
         def settle(done: asyncio.Task[Message | None]) -> None:
             running.discard(done)
-            stream.finish(_final(done, message))
+            final = _final(done, message)
+            if on_error is not None and "error" in final:
+                on_error(final)
+            stream.finish(final)
 
         task.add_done_callback(settle)
         await stream.changed()
@@ -219,12 +261,11 @@ class McpEndpoint:
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, client: Client) -> Response:
         if "text/event-stream" not in request.headers.get("accept", ""):
-            return _error_response(406, Reason.INVALID_REQUEST, "Not Acceptable: accept text/event-stream")
-        found = self._session(request)
-        if isinstance(found, Response):
-            return found
+            error = GatewayError(Reason.INVALID_REQUEST, "Not Acceptable: accept text/event-stream")
+            raise Rejection(406, error, audit_reason="not_acceptable")
+        found = self._session(request, client)
         resumed = found.archive.resume(request.headers.get("last-event-id", ""))
         if resumed is not None:
             stream, after = resumed
@@ -248,18 +289,36 @@ class McpEndpoint:
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=_SSE_HEADERS)
 
-    def delete(self, request: Request) -> Response:
-        found = self._session(request)
-        if isinstance(found, Response):
-            return found
+    def delete(self, request: Request, client: Client) -> Response:
+        found = self._session(request, client)
+        self._end(found, "session_terminated")
+        return Response(status_code=200)
+
+    def _end(self, found: HttpSession, reason: str) -> None:
+        """Close a session and everything it holds (streams, in-flight calls, its own backends); audited."""
         del self.sessions[found.id]
         found.close()
-        return Response(status_code=200)
+        client = found.session.client
+        self.gateway.audit.submit(
+            refusal_record(
+                reason,
+                principal=client.principal,
+                transport="http",
+                method="session/close",
+                remote=client.remote,
+                session_id=found.id,
+                decision="allow",
+            )
+        )
 
     def expire_idle(self, idle_timeout: float) -> None:
         for session in [s for s in self.sessions.values() if s.idle_for() > idle_timeout]:
-            del self.sessions[session.id]
-            session.close()
+            self._end(session, "session_expired")
+
+    def revoke(self, key_ids: set[str]) -> None:
+        """Keys were revoked: the sessions they opened end now."""
+        for session in [s for s in self.sessions.values() if s.key_id in key_ids]:
+            self._end(session, "key_revoked")
 
     def close(self) -> None:
         for session in self.sessions.values():
@@ -267,22 +326,8 @@ class McpEndpoint:
         self.sessions.clear()
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 (and a JSON-RPC error saying so) past `limit` bytes, declared or streamed."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _TooLarge(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _TooLarge(limit)
-    return bytes(body)
-
-
-class _TooLarge(GatewayError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(Reason.REQUEST_TOO_LARGE, f"Request body too large: the limit is {limit} bytes", limit=limit)
+def _with_session(client: Client, session_id: str) -> Client:
+    return Client(client.principal, client.transport, session_id, client.profile, client.role, client.remote)
 
 
 def _final(task: asyncio.Task[Message | None], message: Message) -> Message:
@@ -302,15 +347,17 @@ def _json(message: Message | None, headers: dict[str, str] | None = None, status
     return Response(jsonrpc.encode(message), status_code=status, media_type="application/json", headers=headers)
 
 
-def _error_response(status: int, reason: Reason, text: str) -> Response:
-    body = jsonrpc.encode(jsonrpc.error(None, GatewayError(reason, text).to_jsonrpc()))
-    return Response(body, status_code=status, media_type="application/json")
-
-
 def create_app(
-    gateway: Gateway, *, host: str, allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = ()
+    gateway: Gateway,
+    *,
+    host: str,
+    auth: Authenticator | None = None,
+    allowed_hosts: tuple[str, ...] | list[str] = (),
+    allowed_origins: tuple[str, ...] | list[str] = (),
 ) -> Starlette:
-    endpoint = McpEndpoint(gateway, loopback_security(host, allowed_hosts, allowed_origins))
+    auth = auth or Authenticator(gateway.config.auth, gateway.store)
+    endpoint = McpEndpoint(gateway, auth, gateway.config.gateway.http.max_request_bytes)
+    legacy = LegacySseEndpoint(gateway, "/messages", auth, endpoint.max_body)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "alive"})
@@ -319,33 +366,32 @@ def create_app(
         readiness = gateway.readiness()
         return JSONResponse(readiness, status_code=200 if readiness["status"] != "down" else 503)
 
-    legacy = LegacySseEndpoint(gateway, "/messages")
+    async def resource_metadata(request: Request) -> Response:
+        document = auth.metadata()
+        if document is None:
+            return Response("Not Found", status_code=404)
+        return JSONResponse(document, headers={"Cache-Control": "max-age=3600"})
 
-    async def sse_stream(request: Request) -> Response:
-        refusal = await endpoint.security.validate_request(request)
-        return refusal or legacy.stream(request)
+    def refused(scope: Scope, reason: str) -> None:
+        audit_refusal(gateway, scope, reason)
 
-    async def sse_message(request: Request) -> Response:
-        refusal = await endpoint.security.validate_request(request, is_post=True)
-        if refusal is not None:
-            return refusal
-        try:
-            body = await _read_body(request, endpoint.max_body)
-        except _TooLarge as exc:
-            return JSONResponse(jsonrpc.error(None, exc.to_jsonrpc()), status_code=413)
-        return await legacy.post(request, body)
-
+    guard = GuardSettings.for_bind(host, allowed_hosts, allowed_origins)
     app = Starlette(
         routes=[
             Route("/mcp", endpoint.handle, methods=["GET", "POST", "DELETE"]),
-            Route("/sse", sse_stream, methods=["GET"]),
-            Route("/messages", sse_message, methods=["POST"]),
+            Route("/mcp/{profile}", endpoint.handle, methods=["GET", "POST", "DELETE"]),
+            Route("/sse", legacy.stream, methods=["GET"]),
+            Route("/messages", legacy.post, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route(METADATA_PATH, resource_metadata, methods=["GET"]),
+            Route(f"{METADATA_PATH}/mcp", resource_metadata, methods=["GET"]),
         ],
+        middleware=[Middleware(HostOriginGuard, settings=guard, on_refused=refused)],
     )
     app.state.mcp = endpoint
     app.state.legacy_sse = legacy
+    app.state.auth = auth
     return app
 
 
@@ -363,17 +409,29 @@ async def serve_http(
     port: int,
     *,
     task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
-    idle_timeout: float = SESSION_IDLE_TIMEOUT,
+    idle_timeout: float | None = None,
+    allow_unauthenticated: bool = False,
     **security: Any,
 ) -> None:
     """Serve until cancelled; reports the bound port (useful with port 0) through `task_status`.
 
-    The socket is bound here, so that a taken port raises OSError at once instead of inside uvicorn.
+    The socket is bound here, so that a taken port raises OSError at once instead of inside uvicorn. Serving a
+    non-loopback address without authentication raises UnsafeBind unless explicitly allowed.
     """
-    app = create_app(gateway, host=host, **security)
+    check_bind(host, gateway.config.auth, allow_unauthenticated)
+    idle_timeout = idle_timeout or gateway.config.gateway.http.session_idle_timeout
+    auth = Authenticator(gateway.config.auth, gateway.store)
+    await auth.start()
+    app = create_app(gateway, host=host, auth=auth, **security)
     listener = _bind(host, port)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
     serving = asyncio.ensure_future(server.serve(sockets=[listener]))
+
+    def revoked(key_ids: set[str]) -> None:
+        app.state.mcp.revoke(key_ids)
+        app.state.legacy_sse.revoke(key_ids)
+
+    watching = asyncio.ensure_future(auth.watch(revoked))
     try:
         while not server.started:
             if serving.done():
@@ -385,11 +443,13 @@ async def serve_http(
             await asyncio.wait([serving], timeout=min(60.0, idle_timeout / 2))
         serving.result()
     finally:
+        watching.cancel()
         server.should_exit = True
         app.state.mcp.close()
         app.state.legacy_sse.close()
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
             await serving
+            await asyncio.gather(watching, return_exceptions=True)
         listener.close()
 
 

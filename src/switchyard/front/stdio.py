@@ -1,19 +1,23 @@
 """The stdio front: one client on this process's stdin/stdout, newline-delimited JSON-RPC.
 
 Nothing but MCP messages is ever written to stdout; logs go to stderr. EOF on stdin ends the front (and, in
-`switchyard serve --stdio`, the gateway).
+`switchyard serve --stdio`, the gateway). A line that is not one JSON-RPC message (bad JSON or UTF-8, a batch,
+an oversized line) gets one error line, is audited, and the loop reads on. The stdio client is the local user
+who started the process: no credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator, Callable
 from typing import Any, BinaryIO
 
 import anyio
 import anyio.to_thread
 
-from switchyard.errors import GatewayError
+from switchyard.errors import GatewayError, Reason
+from switchyard.front.intake import Rejection, read_message, refusal_record
 from switchyard.front.session import Session
 from switchyard.gateway import Gateway
 from switchyard.pipeline import Client
@@ -65,6 +69,19 @@ async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: B
 
     session = Session(gateway, Client(principal="stdio", transport="stdio"), send)
 
+    def refuse(rejection: Rejection) -> None:
+        """One error line for a message the front cannot take, audited; the read loop goes on."""
+        send(rejection.message())
+        gateway.audit.submit(
+            refusal_record(
+                rejection.audit_reason,
+                principal="stdio",
+                transport="stdio",
+                method=rejection.method or "stdio",
+                request_id=rejection.request_id,
+            )
+        )
+
     async def respond(message: dict[str, Any]) -> None:
         response = await session.handle(message)
         if response is not None:
@@ -73,22 +90,13 @@ async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: B
     # Plain asyncio tasks, owned by this set: an anyio task group costs ~50 µs more per request here.
     in_flight: set[asyncio.Task[None]] = set()
     try:
-        while True:
+        async for line in _lines(reader, refuse):
             try:
-                line = await reader.readline()
-            except ValueError:  # a line over the size limit
-                send(jsonrpc.error(None, {"code": -32600, "message": "Message too large"}))
+                message = read_message(line)
+            except Rejection as rejection:
+                refuse(rejection)
                 continue
-            if not line:
-                break
-            if not line.strip():
-                continue
-            try:
-                message = jsonrpc.decode(line)
-            except GatewayError as exc:
-                send(jsonrpc.error(None, exc.to_jsonrpc()))
-                continue
-            if isinstance(message, dict) and "method" in message and "id" in message:
+            if "method" in message and "id" in message:
                 task = asyncio.create_task(respond(message))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
@@ -105,3 +113,27 @@ async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: B
             await asyncio.gather(*in_flight, return_exceptions=True)
         session.close()
         writer.close()
+
+
+async def _lines(reader: asyncio.StreamReader, refuse: Callable[[Rejection], None]) -> AsyncIterator[bytes]:
+    """The non-blank lines of the input until EOF. A line over the size limit is refused once and skipped up to
+    its newline, without ever holding more than the limit: the next line is read normally."""
+    skipping = False
+    while True:
+        try:
+            line = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:  # EOF: a last line may lack its newline
+            if exc.partial.strip() and not skipping:
+                yield exc.partial
+            return
+        except asyncio.LimitOverrunError as exc:
+            await reader.readexactly(exc.consumed)  # drop what is buffered of the long line
+            if not skipping:
+                text = f"Message too large: the limit is {MAX_MESSAGE_BYTES} bytes per line"
+                refuse(Rejection(413, GatewayError(Reason.REQUEST_TOO_LARGE, text, limit_bytes=MAX_MESSAGE_BYTES)))
+                skipping = True
+            continue
+        if skipping:
+            skipping = False  # this was the long line's tail
+        elif line.strip():
+            yield line
