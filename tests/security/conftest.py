@@ -118,6 +118,10 @@ class Case:
         """Refusals the case may cause in a number it cannot know (e.g. a rate limit)."""
         self.expect.any_refusals.update(reasons)
 
+    def bob_takes_part(self) -> None:
+        """bob is one of the case's own parties (his load is the case): INV-2 keeps its identity checks only."""
+        self.expect.bob_loaded = True
+
     def scan(self, where: str, text: str) -> None:
         """More output INV-3 must find no canary in (a CLI's output, a stdio gateway's stdout)."""
         self.expect.texts.append((where, text))
@@ -145,7 +149,7 @@ def case(world: World, canary: tuple[Canary, float]) -> Iterator[Case]:
         watcher.stop()
     fence = watcher.fence()
     problems = check_alive(world, base)
-    problems += check_canary(watcher, baseline_p95)
+    problems += check_canary(watcher, baseline_p95, latency=not current.expect.bob_loaded)
     problems += check_secrets(world, base, current.expect)
     if not problems[:1] or not problems[0].startswith("INV-1"):
         problems += check_resources(world, base)

@@ -134,6 +134,7 @@ class Expectations:
     texts: list[tuple[str, str]] = field(default_factory=list)  # (where, text) for INV-3
     files: list[Path] = field(default_factory=list)
     any_refusals: set[str] = field(default_factory=set)  # reasons whose count the case cannot know
+    bob_loaded: bool = False  # bob takes part in the case: his latency is not a bystander's
 
 
 def record_baseline(world: World) -> Baseline:
@@ -164,10 +165,10 @@ def check_alive(world: World, base: Baseline) -> list[str]:
     return [] if health.status_code == 200 else [f"INV-1: /healthz answered {health.status_code}"]
 
 
-def check_canary(canary: Canary, baseline_p95: float) -> list[str]:
+def check_canary(canary: Canary, baseline_p95: float, *, latency: bool = True) -> list[str]:
     """INV-2."""
     problems = [f"INV-2: {problem}" for problem in canary.problems[:5]]
-    if canary.latencies:
+    if latency and canary.latencies:
         p95 = _p95(canary.latencies)
         limit = LATENCY_FACTOR * max(baseline_p95, LATENCY_FLOOR)
         if p95 > limit:
