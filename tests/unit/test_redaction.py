@@ -1,126 +1,116 @@
-"""Output redaction: known credential formats and the gateway's own secrets, in text, structures and errors."""
+"""Secrets masked in logs and recorded values; control characters escaped so that no log line can be forged."""
 
 from __future__ import annotations
 
-import base64
-from typing import Any
-from urllib.parse import quote
+import io
+import json
+import logging
+from collections.abc import Iterator
 
 import pytest
 
-from switchyard.config import Config, RedactionConfig
-from switchyard.errors import BackendError, GatewayError
-from switchyard.pipeline.base import Call, Client, Target
-from switchyard.pipeline.redaction import Redaction, Redactor, configured_secrets
+from switchyard.config import parse_config
+from switchyard.observability.logging import JsonFormatter, RedactingFilter
+from switchyard.observability.redaction import MASK, Redactor, config_secrets
 
-PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQUJDREVGRw==\n-----END OPENSSH PRIVATE KEY-----"
-CONFIG = Config.model_validate(
-    {
-        "mcpServers": {
-            "files": {"command": "x", "env": {"API_TOKEN": "cnry-env-3b7e9d", "ROOT": "/srv/data/files"}},
-            "web": {"url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": "Bearer cnry-upstream-51ac"}},
-        }
-    }
-)
-REDACTOR = Redactor(RedactionConfig(patterns=[r"cnry-db-pw-[0-9a-f]{4}"]), configured_secrets(CONFIG))
-
-
-def test_configured_secrets_are_secret_named_env_values_and_header_values() -> None:
-    assert configured_secrets(CONFIG) == {"cnry-env-3b7e9d", "Bearer cnry-upstream-51ac", "cnry-upstream-51ac"}
+CANARY = "cnry-env-3b7e9d"
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("key AKIACNRY0000EXAMPLE here", "key [REDACTED:aws_access_key_id] here"),
-        ("aws_secret_access_key=cnry-aws-secret-2d8a", "aws_secret_access_key=[REDACTED:aws_secret_access_key]"),
-        (f"x\n{PEM}\ny", "x\n[REDACTED:private_key]\ny"),
-        ("tok ghp_" + "a" * 36, "tok [REDACTED:github_token]"),
-        ("Authorization: Bearer abc.def-ghi_jkl", "Authorization: Bearer [REDACTED:bearer_token]"),
-        ("env cnry-env-3b7e9d!", "env [REDACTED:configured_secret]!"),
-        ("saw cnry-upstream-51ac", "saw [REDACTED:configured_secret]"),
-        ("url " + quote("cnry-env-3b7e9d&", safe=""), "url [REDACTED:configured_secret]%26"),
-        ("b64 " + base64.b64encode(b"cnry-env-3b7e9d").decode(), "b64 [REDACTED:configured_secret]"),
-        ("hex " + b"cnry-env-3b7e9d".hex(), "hex [REDACTED:configured_secret]"),
-        ("db cnry-db-pw-6c1f", "db [REDACTED:custom]"),
+        ("Authorization: Bearer abc.def-123456", f"Authorization: Bearer {MASK}"),
+        ("basic dXNlcjpwYXNzd29yZA==", f"basic {MASK}"),
+        ("key sy_0123456789abcdef_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345 ok", f"key {MASK} ok"),
+        ("jwt eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln", f"jwt {MASK}"),
+        ("gh ghp_" + "a" * 36, f"gh {MASK}"),
+        ("openai sk-proj-" + "b" * 30, f"openai {MASK}"),
+        ("aws AKIAABCDEFGHIJKLMNOP", f"aws {MASK}"),
+        ("postgresql://app:hunter22@db:5432/sw", f"postgresql://app:{MASK}@db:5432/sw"),
+        ("GET /admin/api/servers?token=cnry-admin-77d1aa HTTP/1.1", f"GET /admin/api/servers?token={MASK} HTTP/1.1"),
+        ('{"api_key": "abcdef1234"}', f'{{"api_key": "{MASK}"}}'),
+        ("nothing secret here: 42 tools, 3 servers", "nothing secret here: 42 tools, 3 servers"),
     ],
 )
-def test_secrets_are_replaced_by_their_kind(text: str, expected: str) -> None:
-    assert REDACTOR.text(text)[0] == expected
+def test_known_token_formats_are_masked(text: str, expected: str) -> None:
+    assert Redactor().redact(text) == expected
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "the AKIA prefix marks AWS keys",
-        "files live under /srv/data/files",  # a non-secret env value stays
-        "a bearer of news",
-        "ghp_short",
-        "",
-    ],
-)
-def test_harmless_text_is_untouched(text: str) -> None:
-    assert REDACTOR.text(text) == (text, set())
+def test_configured_values_are_masked_in_every_form_given() -> None:
+    redactor = Redactor([CANARY, "short"])
+    assert redactor.redact(f"spawn failed: env {CANARY}!") == f"spawn failed: env {MASK}!"
+    assert redactor.redact("short values are left alone") == "short values are left alone"
+    redactor.add_values(["p%40ss-word-1"])
+    assert redactor.redact("p@ss-word-1 and p%40ss-word-1") == f"{MASK} and {MASK}"
 
 
-def test_structures_are_copied_only_when_something_changed() -> None:
-    clean = {"content": [{"type": "text", "text": "fine"}], "structuredContent": {"n": 1}}
-    kinds: set[str] = set()
-    assert REDACTOR.value(clean, kinds) is clean and not kinds
-    dirty = {
-        "content": [{"type": "text", "text": "AKIACNRY0000EXAMPLE"}],
-        "structuredContent": {"k": ["cnry-env-3b7e9d"]},
+def test_json_values_are_masked_by_key_and_by_content() -> None:
+    value = {"path": "/tmp/x", "password": "pw", "nested": [{"Authorization": "x"}, f"echo {CANARY}"], "n": 3}
+    assert Redactor([CANARY]).redact_value(value) == {
+        "path": "/tmp/x",
+        "password": MASK,
+        "nested": [{"Authorization": MASK}, f"echo {MASK}"],
+        "n": 3,
     }
-    redacted = REDACTOR.value(dirty, kinds)
-    assert redacted["content"][0]["text"] == "[REDACTED:aws_access_key_id]"
-    assert redacted["structuredContent"] == {"k": ["[REDACTED:configured_secret]"]}
-    assert dirty["content"][0]["text"] == "AKIACNRY0000EXAMPLE"  # the original is not modified
-    assert kinds == {"aws_access_key_id", "configured_secret"}
 
 
-def _call() -> Call:
-    return Call(
-        "tools/call", {"name": "web__fetch"}, Client("alice", "http"), 1, Target("tool", "web__fetch", "web", "fetch")
+def test_config_secrets_are_env_header_and_url_credentials() -> None:
+    config = parse_config(
+        "mcpServers:\n"
+        "  files: {command: x, env: {API_TOKEN: '${CANARY}', MODE: fast}}\n"
+        "  web:\n"
+        "    url: 'https://u:pw-123456@api.example.com/mcp?key=q-987654'\n"
+        "    headers: {Authorization: 'Bearer t-123456'}\n"
+        "gateway: {registry: 'postgresql://sw:db-pass-1@db/sw'}\n",
+        environ={"CANARY": CANARY},
     )
+    found = config_secrets(config)
+    assert {CANARY, "fast", "pw-123456", "q-987654", "Bearer t-123456", "t-123456", "db-pass-1"} <= found
 
 
-async def test_the_policy_redacts_results_and_errors_and_records_the_kinds() -> None:
-    async def answer(call: Call) -> dict[str, Any]:
-        return {"content": [{"type": "text", "text": "token ghp_" + "b" * 36}]}
-
-    policy = Redaction(REDACTOR, lambda target: None)
-    call = _call()
-    result = await policy(call, answer)
-    assert result["content"][0]["text"] == "token [REDACTED:github_token]"
-    assert call.redacted == ("github_token",)
-
-    async def backend_error(call: Call) -> dict[str, Any]:
-        raise BackendError({"code": -32000, "message": "failed with cnry-upstream-51ac", "data": {"d": PEM}})
-
-    with pytest.raises(BackendError) as failed:
-        await policy(_call(), backend_error)
-    assert failed.value.error == {
-        "code": -32000,
-        "message": "failed with [REDACTED:configured_secret]",
-        "data": {"d": "[REDACTED:private_key]"},
-    }
-
-    async def gateway_error(call: Call) -> dict[str, Any]:
-        raise GatewayError.unknown("tool", "x")
-
-    with pytest.raises(GatewayError):
-        await policy(_call(), gateway_error)
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(RedactingFilter(Redactor([CANARY])))
+    logger = logging.getLogger("test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
 
 
-async def test_structured_content_that_breaks_its_schema_once_redacted_is_blocked() -> None:
-    schema = {"type": "object", "properties": {"key": {"type": "string", "pattern": "^AKIA"}}}
+def test_log_lines_are_masked_and_escaped(captured: io.StringIO) -> None:
+    log = logging.getLogger("test.redaction")
+    log.info("backend env %s", {"API_TOKEN": CANARY})
+    log.warning('tool %r\n{"principal":"admin","decision":"allow"}\x1b[2K\u2028', "echo")
+    try:
+        raise RuntimeError(f"connect failed with Bearer {CANARY}")
+    except RuntimeError:
+        log.exception("call failed")
+    text = captured.getvalue()
+    assert CANARY not in text
+    assert "\x1b" not in text and "\u2028" not in text
+    lines = text.splitlines()
+    assert lines[0] == f"INFO backend env {{'API_TOKEN': '{MASK}'}}"
+    # The forged record stays inside the warning's one line, escaped.
+    assert lines[1].startswith("WARNING tool 'echo'\\x0a{") and lines[1].endswith("\\x1b[2K\\u2028")
+    assert "RuntimeError: connect failed with Bearer ***" in text
 
-    async def answer(call: Call) -> dict[str, Any]:
-        return {"content": [], "structuredContent": {"key": "AKIACNRY0000EXAMPLE"}}
 
-    with pytest.raises(GatewayError) as blocked:
-        await Redaction(REDACTOR, lambda target: schema)(_call(), answer)
-    assert blocked.value.to_jsonrpc()["data"]["reason"] == "output_policy"
-    loose = {"type": "object", "properties": {"key": {"type": "string"}}}
-    result = await Redaction(REDACTOR, lambda target: loose)(_call(), answer)
-    assert result["structuredContent"] == {"key": "[REDACTED:aws_access_key_id]"}
+def test_json_lines_carry_the_masked_traceback() -> None:
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed: %s", (CANARY,), None)
+    try:
+        raise ValueError(CANARY)
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    RedactingFilter(Redactor([CANARY])).filter(record)
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == f"failed: {MASK}"
+    assert CANARY not in entry["exception"] and "ValueError: ***" in entry["exception"]

@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 ServerName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="The server's name.")]
 Text = Annotated[str, Field(max_length=4096)]
 Decision = Literal["allow", "deny", "reject", "error"]
+
+
+def _iso_8601(value: Any) -> Any:
+    # Only ISO 8601 text: pydantic would otherwise read "0.5" as a Unix time.
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 
 class _In(BaseModel):
@@ -134,8 +142,8 @@ class AuditQuery(BaseModel):
     tool: str | None = None
     decision: Decision | None = None
     principal: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: IsoDatetime | None = None
+    until: IsoDatetime | None = None
     before_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
 
 

@@ -137,6 +137,7 @@ class AdminService:
             if name not in merged.servers:
                 raise not_found(f"server named {name!r}")
             changes = body.model_dump(exclude_unset=True, exclude={"enabled"})
+            self._check_command_policy(set(changes))
             entry = stored.get(name)
             definition = entry.definition if entry is not None else None
             if changes and definition is None:
@@ -178,8 +179,7 @@ class AdminService:
                 servers[entry.name] = servers[entry.name].model_copy(update={"disabled": not entry.enabled})
         return self._config.model_copy(update={"servers": servers}), stored
 
-    async def _check_definition(self, definition: dict[str, Any], *, touched: set[str]) -> None:
-        runs_command = definition.get("type", "stdio" if "url" not in definition else "http") == "stdio"
+    def _check_command_policy(self, touched: set[str], *, runs_command: bool = False) -> None:
         if (touched & set(COMMAND_FIELDS) or (runs_command and "type" in touched)) and not (
             self._config.admin.allow_command_changes
         ):
@@ -189,6 +189,10 @@ class AdminService:
                 "setting a server's command, args, env or cwd through the API is disabled "
                 "(admin.allow_command_changes: false); use the config file or `switchyard servers add`",
             )
+
+    async def _check_definition(self, definition: dict[str, Any], *, touched: set[str]) -> None:
+        runs_command = definition.get("type", "stdio" if "url" not in definition else "http") == "stdio"
+        self._check_command_policy(touched, runs_command=runs_command)
         command = definition.get("command")
         if isinstance(command, str) and (not command.strip() or any(ch.isspace() for ch in command)):
             raise AdminError(
