@@ -12,8 +12,9 @@ by calling `search_tools(query, limit)`, mapping every hit to `server/tool` from
 fields. Both scorer outputs are printed whole (R@1/3/5/10, MRR, nDCG@5, lenient and strict, per kind), then a
 summary against the targets.
 
-`--hybrid` runs the gateway with the embedding ranker fused in (needs the `embeddings` extra).
-`--serve-index DIR` answers the same contract from the index in process (no gateway), for quick experiments.
+`--hybrid` runs the gateway with the embedding ranker fused in (needs the `embeddings` extra and the gateway's
+`search.embeddings` setting). `--in-process` answers from the index in this process instead of a gateway (same
+ranking code, no MCP hop), for quick experiments; its output is labelled so.
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, action="append", help="data set dir (default: dev set and hard set)")
     parser.add_argument("--hybrid", action="store_true", help="fuse the embedding ranker in (needs the extra)")
+    parser.add_argument("--in-process", action="store_true", help="rank in process instead of through a gateway")
     parser.add_argument("--per-query", type=Path, help="directory for per-query rankings")
     parser.add_argument("--serve-gateway", type=Path, metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--serve-index", type=Path, metavar="DIR", help="in-process ranker for the scorer's --cmd")
@@ -193,16 +195,18 @@ def main() -> None:
         data = data.resolve()
         if args.per_query:
             args.per_query.mkdir(parents=True, exist_ok=True)
-        serve = [sys.executable, str(Path(__file__).resolve()), "--serve-gateway", str(data)]
+        mode = "--serve-index" if args.in_process else "--serve-gateway"
+        serve = [sys.executable, str(Path(__file__).resolve()), mode, str(data)]
         if args.hybrid:
             serve.append("--hybrid")
         print(f"\n=== {data.name}: baseline (plain BM25, the scorer's builtin) ===", flush=True)
         base_out, base = score(data, ["--builtin", "bm25"], None)
         print(base_out, flush=True)
-        print(f"=== {data.name}: Switchyard search_tools over MCP{' (hybrid)' if args.hybrid else ''} ===", flush=True)
+        label = "Switchyard index in process" if args.in_process else "Switchyard search_tools over MCP"
+        print(f"=== {data.name}: {label}{' (hybrid)' if args.hybrid else ''} ===", flush=True)
         per_query = args.per_query / f"{data.name}.jsonl" if args.per_query else None
         ours_out, ours = score(data, ["--cmd", shlex.join(serve), "--timeout", "180"], per_query)
-        print(re.sub(r"^ranker: cmd: .*$", "ranker: switchyard search_tools (stdio gateway)", ours_out, flags=re.M))
+        print(re.sub(r"^ranker: cmd: .*$", f"ranker: {label}", ours_out, flags=re.M))
         rows.extend(summary_rows(data.name, base, ours))
     print("\n=== summary (lenient gold) ===")
     print(f"{'set':<16}{'subset':<14}{'ranker':<12}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR':>7}{'nDCG@5':>8}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from switchyard.search.index import ToolDocument, ToolIndex
+from switchyard.search.index import ToolDocument, ToolIndex, compound_parts
 from switchyard.search.tokens import terms, words
 
 
@@ -148,3 +149,43 @@ def test_recorded_successes_lift_a_tool_for_similar_queries() -> None:
     assert names(index, "upload report")[0] == "s__a_tool"
     index.record_success("upload the weekly report", "s__b_tool")
     assert names(index, "upload report")[0] == "s__b_tool"
+
+
+def test_glued_words_in_a_name_split_where_the_description_has_both_halves() -> None:
+    assert compound_parts("add_worklog", terms("Log time spent working on an issue.")) == ["work", "log"]
+    assert compound_parts("add_worklog", terms("Record effort.")) == []
+    index = ToolIndex()
+    index.replace_server(
+        "jira",
+        [tool("jira", "add_worklog", "Log time spent working on an issue."), tool("jira", "get_board", "A board.")],
+    )
+    assert names(index, "work log", limit=1) == ["jira__add_worklog"]
+
+
+class ConceptEmbedder:
+    """A tiny stand-in ranker with a fixed vocabulary of concepts: a text's vector marks the concepts it names."""
+
+    CONCEPTS = (("weather", "rain", "forecast"), ("email", "mail", "inbox"))
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[float(any(word in text.lower() for word in concept)) for concept in self.CONCEPTS] for text in texts]
+
+    def stack(self, matrices: Sequence[list[list[float]]]) -> list[list[float]]:
+        return [row for matrix in matrices for row in matrix]
+
+    def nearest(self, query: str, matrix: list[list[float]], limit: int) -> list[int]:
+        (wanted,) = self.embed([query])
+        similarity = [sum(a * b for a, b in zip(row, wanted, strict=True)) for row in matrix]
+        ranked = sorted(range(len(matrix)), key=lambda row: (-similarity[row], row))
+        return [row for row in ranked if similarity[row] > 0][:limit]
+
+
+def test_an_embedder_finds_tools_that_share_no_word_with_the_query_and_follows_updates() -> None:
+    index = ToolIndex(ConceptEmbedder())
+    index.replace_server("weather", [tool("weather", "get_forecast", "Forecast for a location.")])
+    index.replace_server("gmail", [tool("gmail", "send_email", "Send an email.")])
+    assert names(index, "will it rain tomorrow", limit=1) == ["weather__get_forecast"]
+    index.remove_server("weather")
+    index.replace_server("mail", [tool("mail", "read_inbox", "Read the inbox.")])
+    assert set(names(index, "check my mail")) == {"gmail__send_email", "mail__read_inbox"}
+    assert "weather__get_forecast" not in names(index, "will it rain tomorrow")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from switchyard.search import expansion
-from switchyard.search.tokens import terms
+from switchyard.search.tokens import stem, terms, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ _TF_MAX = (1 << _TF_BITS) - 1
 _PRIMARY_MASK = sum(
     _TF_MAX << (_TF_BITS * position) for position, spec in enumerate(FIELDS) if not spec.name.startswith("parameter")
 )
-_RRF_K = 60
+_RRF_K = 10  # reciprocal rank fusion: 1 / (k + rank); a small k lets each ranker's first places count
 _FUSION_DEPTH = 100  # how deep each ranking takes part in the fusion
 _PARAMETERS_ONLY = 1  # the tier of _scored's entries that hold a term only in their parameters
 _COMMON_FROM = 1000
@@ -97,14 +97,31 @@ def document_fields(document: ToolDocument) -> tuple[list[str], ...]:
     parameter_names: list[str] = []
     parameter_text: list[str] = []
     _walk_schema(document.input_schema, parameter_names, parameter_text, depth=0)
+    description = terms(document.description)
     return (
-        list(terms(document.tool)),
+        [*terms(document.tool), *compound_parts(document.tool, description)],
         list(terms(document.title)),
-        list(terms(document.description)),
+        list(description),
         [term for name in parameter_names for term in terms(name)],
         [term for text in parameter_text for term in terms(text)],
         [*terms(document.server), *terms(document.server_description)],
     )
+
+
+def compound_parts(name: str, context: Sequence[str]) -> list[str]:
+    """Terms for the words glued together in a name ("worklog", "freebusy"), split where both halves are words
+    of the tool's own description ("Log time spent working", "free/busy information")."""
+    known = set(context)
+    out: list[str] = []
+    for word in words(name):
+        if len(word) < 6 or word in known or stem(word) in known:
+            continue
+        for cut in range(3, len(word) - 2):
+            head, tail = word[:cut], word[cut:]
+            if (head in known or stem(head) in known) and (tail in known or stem(tail) in known):
+                out.extend(terms(f"{head} {tail}"))
+                break
+    return out
 
 
 def _walk_schema(schema: Any, names: list[str], text: list[str], depth: int) -> None:
