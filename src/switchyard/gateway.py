@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.abc
 
-from switchyard.catalogue import KINDS, Catalogue, Entry, NamingPolicy
+from switchyard import naming
+from switchyard.catalogue import KINDS, Catalogue, Entry, Listing, NamingPolicy
 from switchyard.config import Config, ServerConfig
 from switchyard.errors import GatewayError, Reason
 from switchyard.pipeline import Client, Requester, Target, build_chain
@@ -31,6 +32,8 @@ from switchyard.router import Router
 from switchyard.search.budget import lists_everything
 from switchyard.search.catalogue_index import CatalogueIndex
 from switchyard.search.metatools import MetaTools, metatool_definitions
+from switchyard.security.pinning import PinGuard, Pinning
+from switchyard.security.scan import Scanner
 from switchyard.upstream.backend import Backend, State
 from switchyard.upstream.breaker import Breaker
 
@@ -78,6 +81,9 @@ class Gateway:
         for server in servers:
             self._add_backend(server)
         self.audit = AuditWriter(store)
+        self.pinning = Pinning(config.security.pinning, audit=self.audit.submit, public_names=self._public_names)
+        if store is not None:
+            self.pinning.attach(store, self._rescreen)
         self.router = Router(self.catalogue, self.backends, page_size=settings.page_size, backend_for=self.backend_for)
         self._private: dict[tuple[str, Any], Backend] = {}  # (server, session) -> that client's own session
         self.search_index = CatalogueIndex(self.catalogue, self._describe_server)
@@ -95,9 +101,13 @@ class Gateway:
             settings.separator,
         )
         limits = Limits(lambda client: self.profile_of(client).limits)
+        pin_guard = PinGuard(
+            self.pinning,
+            lambda call, server, tool, public: self.profile_of(call.client).allowlist.visible(server, tool, public),
+        )
         redaction = self._redaction()
         self.handle_call = build_chain(
-            [Audit(self.audit.submit), *redaction, limits, metatools, access], self.router.forward
+            [Audit(self.audit.submit), *redaction, limits, metatools, pin_guard, access], self.router.forward
         )
         self._always = [re.compile(fnmatch.translate(p)) for p in config.search.always]
         self._auto_choice: dict[str | None, tuple[int, bool]] = {}  # profile -> (catalogue version, list all?)
@@ -117,6 +127,7 @@ class Gateway:
             for name in self.backends:
                 self._start_backend(name)
             tasks.start_soon(self.audit.run)
+            tasks.start_soon(self.pinning.run)
             if self.store is not None:
                 tasks.start_soon(self._sync_registry)
             try:
@@ -126,11 +137,15 @@ class Gateway:
                 self._tasks = None
         with anyio.CancelScope(shield=True):
             await self.audit.flush()  # whatever the writer had not written yet
+            with anyio.move_on_after(REGISTRY_SAVE_LIMIT):
+                await self.pinning.flush()
 
     def attach_store(self, store: Store) -> None:
         """Give a running gateway its registry (opened while the backends were already starting)."""
         self.store = store
         self.audit.attach(store)
+        self.pinning.attach(store, self._rescreen)
+        self._ready = False  # until the pins are read: a changed tool must not be served meanwhile
         self._dirty_servers.update(self.backends)
         self._registry_wakeup.set()
         if self._tasks is not None:
@@ -144,6 +159,7 @@ class Gateway:
             self._backend_scopes.pop(name, anyio.CancelScope()).cancel()
             del self.backends[name]
             self.catalogue.remove(name)
+            self.pinning.forget(name)
         for name, server in wanted.items():
             if name not in self.backends:
                 self._add_backend(server)
@@ -230,6 +246,7 @@ class Gateway:
         with anyio.move_on_after(timeout):
             for backend in list(self.backends.values()):
                 await backend.first_attempt_done.wait()
+            await self.pinning.wait_loaded()
             self._ready = True
 
     # -- what sessions read --------------------------------------------------------------------------------
@@ -272,7 +289,7 @@ class Gateway:
 
     def _describe_server(self, server: str) -> str:
         backend = self.backends.get(server)
-        if backend is None:
+        if backend is None or self.pinning.server_flagged(server):
             return ""
         info = backend.server_info or {}
         parts = [str(info[k]) for k in ("title", "description") if isinstance(info.get(k), str)]
@@ -303,7 +320,9 @@ class Gateway:
 
     def instructions(self) -> str | None:
         parts = [
-            f"## {b.name}\n{b.instructions}" for b in self.backends.values() if b.state == State.UP and b.instructions
+            f"## {b.name}\n{b.instructions}"
+            for b in self.backends.values()
+            if b.state == State.UP and b.instructions and not self.pinning.server_flagged(b.name)
         ]
         return "\n\n".join(parts) or None
 
@@ -317,11 +336,36 @@ class Gateway:
 
     def _listing_changed(self, backend: Backend) -> None:
         if backend.state == State.UP:
-            self.catalogue.set_listing(backend.name, backend.listing)
+            self.catalogue.set_listing(backend.name, self._screened(backend))
         else:
             self.catalogue.remove(backend.name)
         self._dirty_servers.add(backend.name)
         self._registry_wakeup.set()
+
+    def _screened(self, backend: Backend) -> Listing:
+        """The backend's listing as clients may see it: tools held back by pinning or the scan left out."""
+        others = [b for b in self.backends.values() if b is not backend]
+        scanner = Scanner(
+            foreign_tools={t["name"] for b in others for t in b.listing.tools if isinstance(t.get("name"), str)}
+            | {e.public_name for e in self.catalogue.tools if e.server != backend.name},
+            foreign_servers={b.config.namespace for b in others},
+        )
+        self.pinning.screen_server(backend.name, scanner.server(backend.server_info, backend.instructions))
+        return backend.listing.replacing("tools", self.pinning.screen(backend.name, backend.listing.tools, scanner))
+
+    def _rescreen(self) -> None:
+        for backend in list(self.backends.values()):
+            if backend.state == State.UP:
+                self._listing_changed(backend)
+
+    def _public_names(self, server: str, tool: str) -> tuple[str, ...]:
+        """What clients would call a tool by (held-back tools are in no catalogue to ask)."""
+        backend = self.backends.get(server)
+        if backend is None:
+            return ()
+        settings = self.config.gateway
+        name = naming.prefixed(backend.config.namespace, tool, settings.separator, settings.max_name_length)
+        return (name,) if settings.naming == "prefix" else (name, tool)
 
     def _announce(self, kinds: set[str]) -> None:
         for stream in list(self.listen_streams):

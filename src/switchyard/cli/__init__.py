@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from switchyard import __version__
-from switchyard.cli import adopt, audit, config_cmd, keys, serve, servers, status, tools
+from switchyard.cli import adopt, audit, config_cmd, keys, pins, serve, servers, status, tools
 from switchyard.cli import doctor as doctor_cmd
 from switchyard.cli import verify as verify_cmd
 from switchyard.cli.context import context
@@ -21,6 +21,7 @@ app.command("serve")(serve.serve)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(servers.app, name="servers")
 app.add_typer(tools.app, name="tools")
+app.add_typer(pins.app, name="pins")
 app.add_typer(keys.app, name="keys")
 app.command("status")(status.status)
 app.command("audit")(audit.audit)
