@@ -559,6 +559,15 @@ class World:
             rows = db.execute("SELECT * FROM audit_log WHERE id > ? ORDER BY id", (after_id,)).fetchall()
         return [dict(row) for row in rows]
 
+    def wait_audit(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 3.0) -> list[dict[str, Any]]:
+        """The audit records since the last case matching `predicate`, once there is one (or [] at the timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [row for row in self.audit_rows(self.audit_mark) if predicate(row)]
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.1)
+
     def last_audit_id(self) -> int:
         rows = self.audit_rows()
         return int(rows[-1]["id"]) if rows else 0
