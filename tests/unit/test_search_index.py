@@ -189,3 +189,10 @@ def test_an_embedder_finds_tools_that_share_no_word_with_the_query_and_follows_u
     index.replace_server("mail", [tool("mail", "read_inbox", "Read the inbox.")])
     assert set(names(index, "check my mail")) == {"gmail__send_email", "mail__read_inbox"}
     assert "weather__get_forecast" not in names(index, "will it rain tomorrow")
+
+
+def test_a_query_word_gluing_two_catalogue_words_matches_both() -> None:
+    index = ToolIndex()
+    index.replace_server("cosmos", [tool("cosmos", "list_accounts", "List Cosmos DB accounts.")])
+    index.replace_server("sql", [tool("sql", "list_servers", "List SQL servers.")])
+    assert names(index, "cosmosdb", limit=1) == ["cosmos__list_accounts"]

@@ -4,7 +4,8 @@ Two general sources, neither fitted to a catalogue:
 * a small thesaurus of the words people and tool authors use for the same operations and objects
   ("remove" / "delete", "folder" / "directory"), kept only where the catalogue has the other word;
 * the catalogue's own vocabulary for words it lacks: a query word that is a prefix or an abbreviation of catalogue
-  words ("repo" -> "repository", "config" -> "configuration") matches them.
+  words ("repo" -> "repository", "config" -> "configuration") matches them, and one that glues two catalogue
+  words together ("cosmosdb") matches both.
 """
 
 from __future__ import annotations
@@ -112,4 +113,15 @@ def expand(query_terms: Sequence[str], vocabulary: Vocabulary) -> dict[str, floa
         if term not in vocabulary and len(term) >= 3:
             for longer in vocabulary.extending(term):
                 add(longer, PREFIX_WEIGHT)
+            for part in _split(term, vocabulary):
+                add(part, PREFIX_WEIGHT)
     return weights
+
+
+def _split(word: str, vocabulary: Vocabulary) -> tuple[str, ...]:
+    """A word the catalogue lacks, cut into two words it has ("cosmosdb" -> cosmos, db), longest head first."""
+    for cut in range(len(word) - 2, 2, -1):
+        head, tail = word[:cut], word[cut:]
+        if head in vocabulary and tail in vocabulary:
+            return head, tail
+    return ()
