@@ -137,7 +137,7 @@ async def test_a_rug_pull_is_withheld_refused_diffed_and_served_once_approved(tm
     assert by_method[("pins/screen", "pin_mismatch")].decision == "deny"
     call = by_method[("tools/call", "pin_mismatch")]
     assert call.decision == "deny" and call.tool == "evil__weather"
-    approval = by_method[("pins/approve", "pin_approved")]
+    approval = by_method[("admin/pins/approve", "pin_approved")]
     assert approval.principal == "alice-admin" and approval.tool == "weather"
 
 
@@ -223,6 +223,15 @@ async def test_a_poisoned_new_tool_is_withheld_while_the_backends_clean_tools_ar
     assert pins[("evil", "read\x1b[2Kfile")].findings[0]["rule"] == "invalid_name"
     assert pins[("evil", "multiply")].status == "approved"
     assert not any("\x1b" in (r.tool or "") for r in records), "no raw ESC in the audit"
+    # The CLI shows the escape sequence spelled out, never raw.
+    registry = tmp_path / "registry.db"
+    for output in (
+        await pins_cli(registry, "list", "--pending"),
+        await pins_cli(registry, "list", "--json"),
+        await pins_cli(registry, "diff", "evil:read\x1b[2Kfile"),
+    ):
+        assert "\x1b" not in output and "\x9b" not in output
+        assert "read\\x1b[2Kfile" in output or "read\\u001b[2Kfile" in output
 
 
 async def test_keep_pinned_serves_the_approved_text_and_keeps_calls_working(tmp_path: Path) -> None:

@@ -10,12 +10,13 @@ import difflib
 import getpass
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from switchyard.admin.service import Actor, AdminError, AdminService, store_sink
 from switchyard.cli.loading import (
     CONFIG_OPTION,
     JSON_OPTION,
@@ -29,7 +30,7 @@ from switchyard.cli.loading import (
     say,
 )
 from switchyard.config import Config
-from switchyard.registry import AuditRecord, Pin
+from switchyard.registry import Pin
 from switchyard.security.pinning import pin_diff
 from switchyard.security.printable import escape
 
@@ -124,30 +125,14 @@ async def _load(settings: Config, registry: str | None) -> dict[tuple[str, str],
 
 
 async def _approve(settings: Config, registry: str | None, target: str, actor: str) -> Pin:
+    server, tool = _split(target)
     async with opened_store(settings, registry) as store:
-        server, tool = _split(target)
-        pin = await store.approve_pin(server, tool, actor)
-        if pin is None:
-            _find(await store.load_pins(), target)  # fails with the known names
-            fail(f"no pin for {escape(target)}")
-        await store.append_audit(
-            [
-                AuditRecord(
-                    ts=datetime.now(UTC),
-                    request_id=None,
-                    principal=actor,
-                    transport="cli",
-                    method="pins/approve",
-                    server=server,
-                    tool=escape(tool),
-                    decision="allow",
-                    reason="pin_approved",
-                    duration_ms=None,
-                    detail=pin.hash,
-                )
-            ]
-        )
-        return pin
+        try:
+            await AdminService(settings, store, store_sink(store)).approve_pin(Actor(actor, "cli"), server, tool)
+        except AdminError as exc:
+            _find(await store.load_pins(), target)  # an unknown pin: fails, naming close matches
+            fail(f"cannot approve {escape(target)}: {exc.message}")
+        return (await store.load_pins())[(server, tool)]
 
 
 async def _forget(settings: Config, registry: str | None, server: str, tool: str | None) -> int:
