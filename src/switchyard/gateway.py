@@ -195,6 +195,7 @@ class Gateway:
             restart=settings.restart,
             default_timeout=settings.request_timeout,
             client_capabilities=session.client_capabilities,
+            max_message_bytes=self.config.limits.max_response_bytes,
             on_listing=lambda _: None,  # the shared session's listing is the catalogue's
             on_notification=notify,
             on_request=ask,
@@ -219,6 +220,7 @@ class Gateway:
             restart=settings.restart,
             default_timeout=settings.request_timeout,
             breaker=Breaker(server.name, failures_to_open=limits.circuit_failures, cooldown=limits.circuit_cooldown_s),
+            max_message_bytes=limits.max_response_bytes,
             on_listing=self._listing_changed,
             on_notification=self._backend_notification,
             on_request=self._backend_request,

@@ -24,7 +24,7 @@ from switchyard.protocol.jsonrpc import Message
 from switchyard.protocol.versions import LATEST_LEGACY, MODERN_VERSIONS
 from switchyard.upstream.breaker import Breaker
 from switchyard.upstream.connection import Connection, ProgressHandler
-from switchyard.upstream.transports import MessageStream, open_transport
+from switchyard.upstream.transports import MAX_MESSAGE_BYTES, MessageStream, open_transport
 
 GATEWAY_INFO = {"name": "switchyard", "version": "0.1.0"}
 # What the gateway's shared session declares to backends. Roots are left out on purpose: a backend such as
@@ -77,6 +77,7 @@ class Backend:
         start_timeout: float = 60.0,
         client_capabilities: dict[str, Any] | None = None,
         breaker: Breaker | None = None,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
         on_listing: ListingHandler,
         on_notification: NotificationHandler,
         on_request: RequestHandler,
@@ -84,6 +85,7 @@ class Backend:
         self.config = config
         self.name = config.name
         self.breaker = breaker
+        self._max_message_bytes = max_message_bytes
         self._restart = restart
         self.timeout = config.timeout or default_timeout
         self._start_timeout = start_timeout
@@ -139,7 +141,7 @@ class Backend:
 
     async def _connect_once(self) -> str:
         """Connect, initialise, list, and serve until the connection ends; return why it ended."""
-        async with open_transport(self.config) as stream:
+        async with open_transport(self.config, self._max_message_bytes) as stream:
             connection = Connection(
                 self.name,
                 stream,

@@ -73,8 +73,11 @@ class Connection:
                     self._dispatch(message)
                 tasks.cancel_scope.cancel()
         finally:
+            # A stream the gateway ended itself (a message over the size limit, say) says why.
+            failure: GatewayError | None = getattr(self._stream, "failure", None)
             self._close(
-                GatewayError(
+                failure
+                or GatewayError(
                     Reason.BACKEND_CRASHED,
                     f"Backend '{self.name}' closed the connection ({self._stream.exit_reason()})",
                     server=self.name,

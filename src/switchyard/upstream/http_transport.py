@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.abc
@@ -37,12 +37,14 @@ from switchyard.errors import GatewayError, Reason
 from switchyard.protocol import modern
 from switchyard.protocol.jsonrpc import Message, RequestId
 from switchyard.protocol.versions import MODERN_VERSIONS
+from switchyard.upstream import bounded
 
 SESSION_HEADER = "mcp-session-id"
 PROTOCOL_VERSION_HEADER = "mcp-protocol-version"
 LAST_EVENT_ID_HEADER = "last-event-id"
 ACCEPT = "application/json, text/event-stream"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one JSON body or SSE event, as on stdio
+ERROR_BODY_BYTES = 64 * 1024  # of a refusal's body, read to describe it
 DEFAULT_TIMEOUT = 60.0
 MIN_READ_TIMEOUT = 300.0  # between two bytes of a response; a call's own deadline is the connection's
 CLOSE_TIMEOUT = 2.0  # for the DELETE that ends a session
@@ -58,7 +60,9 @@ _END: Any = object()  # the receive side's end marker
 
 def http_client(config: ServerConfig) -> httpx2.AsyncClient:
     timeout = config.timeout or DEFAULT_TIMEOUT
-    headers = httpx2.Headers({"accept": ACCEPT, "content-type": "application/json"})
+    headers = httpx2.Headers(
+        {"accept": ACCEPT, "content-type": "application/json", "accept-encoding": bounded.ACCEPT_ENCODING}
+    )
     headers.update(config.headers)  # case-insensitively: a configured Accept replaces ours
     return httpx2.AsyncClient(
         headers=headers,
@@ -74,9 +78,16 @@ def http_client(config: ServerConfig) -> httpx2.AsyncClient:
 class HttpStream:
     """A `MessageStream` over Streamable HTTP (see the module docstring)."""
 
-    def __init__(self, config: ServerConfig, client: httpx2.AsyncClient, tasks: anyio.abc.TaskGroup) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        client: httpx2.AsyncClient,
+        tasks: anyio.abc.TaskGroup,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
         assert config.url is not None
         self._name = config.name
+        self._limit = max_message_bytes  # of one message (a JSON body or an SSE event), decoded
         self._url = config.url
         self._client = client
         self._tasks = tasks
@@ -205,10 +216,10 @@ class HttpStream:
                 status = response.status_code
                 if status < 300:
                     return
-                await response.aread()
+                body = await _error_body(response)
                 if status == 404 and self._session_expired():
                     return
-                self._log.warning("backend refused %s: %s", _describe(message), self._describe_status(response))
+                self._log.warning("backend refused %s: %s", _describe(message), self._describe_status(response, body))
         except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
             self.end(self._unreachable(exc))
             raise ConnectionError(self._unreachable(exc)) from None
@@ -229,8 +240,8 @@ class HttpStream:
             if self._in_flight.get(request_id) is scope:
                 del self._in_flight[request_id]
 
-    async def _exchange(self, message: Message, headers: dict[str, str]) -> str | None:
-        """POST one request and relay what comes back; return an error text if no response arrived."""
+    async def _exchange(self, message: Message, headers: dict[str, str]) -> str | GatewayError | None:
+        """POST one request and relay what comes back; return an error (text) if no response arrived."""
         request_id = message["id"]
         method = message["method"]
         timeout: Any = self._unbounded if method in _UNBOUNDED_METHODS else httpx2.USE_CLIENT_DEFAULT
@@ -249,7 +260,7 @@ class HttpStream:
                     return f"Backend '{self._name}' answered {method} with HTTP 202 and no response"
                 content_type = _content_type(response)
                 if content_type.startswith("application/json"):
-                    body = await response.aread()
+                    body = await bounded.read(response, self._limit)
                     if self._relay(body, request_id, method):
                         return None
                     return f"Backend '{self._name}' answered {method} with a body that is not its response"
@@ -262,6 +273,17 @@ class HttpStream:
         except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
             self.end(self._unreachable(exc))
             return self._unreachable(exc)
+        except (bounded.TooLarge, httpx2.SSEError):  # leaving the stream drops the connection
+            return GatewayError(
+                Reason.RESPONSE_TOO_LARGE,
+                f"Backend '{self._name}' answered {method} with a message over {self._limit} bytes; reading stopped",
+                server=self._name,
+                limit_bytes=self._limit,
+            )
+        except bounded.BadEncoding as exc:
+            return GatewayError(
+                Reason.INVALID_BACKEND_MESSAGE, f"Backend '{self._name}' answered {method}: {exc}", server=self._name
+            )
         except httpx2.HTTPError as exc:
             return f"HTTP {type(exc).__name__} from backend '{self._name}' during {method}: {exc}"
         # An SSE stream that ended before the response: legacy servers may let us resume it.
@@ -277,9 +299,9 @@ class HttpStream:
             try:
                 async with self._client.stream("GET", self._url, headers=headers) as response:
                     if response.status_code >= 300 or not _content_type(response).startswith("text/event-stream"):
-                        await response.aread()
+                        body = await _error_body(response)
                         return f"Backend '{self._name}' could not resume the {method} stream: " + (
-                            self._describe_status(response)
+                            self._describe_status(response, body)
                         )
                     answered, last, retry = await self._relay_events(response, request_id, method)
                     if answered:
@@ -319,7 +341,8 @@ class HttpStream:
         """Feed every event's message; stop at the request's response. Returns (answered, last id, retry)."""
         last_event_id: str | None = None
         retry_ms: int | None = None
-        async for event in httpx2.EventSource(response, max_event_size=MAX_MESSAGE_BYTES):
+        source = httpx2.EventSource(cast(httpx2.Response, bounded.TextView(response)), max_event_size=self._limit)
+        async for event in source:
             if event.id:
                 last_event_id = event.id
             if event.retry is not None:
@@ -357,27 +380,28 @@ class HttpStream:
             else:
                 self._param_headers[name] = x_mcp_header_map(schema)
 
-    def _fail(self, request_id: RequestId, text: str) -> None:
+    def _fail(self, request_id: RequestId, problem: str | GatewayError) -> None:
         if self._ended is not None:
             return  # the whole connection is failing its pending requests already
-        error = GatewayError(Reason.BACKEND_UNAVAILABLE, text, server=self._name).to_jsonrpc()
-        self._inbox.put_nowait({"jsonrpc": "2.0", "id": request_id, "error": error})
+        if isinstance(problem, str):
+            problem = GatewayError(Reason.BACKEND_UNAVAILABLE, problem, server=self._name)
+        self._inbox.put_nowait({"jsonrpc": "2.0", "id": request_id, "error": problem.to_jsonrpc()})
 
     async def _refused(self, request_id: RequestId, response: httpx2.Response) -> str | None:
         """A 3xx/4xx/5xx answer to a request: relay the backend's JSON-RPC error, else describe the status."""
-        await response.aread()
+        content = await _error_body(response)
         if response.status_code == 404 and self._session_expired():
             return None
         if _content_type(response).startswith("application/json"):
             try:
-                body = orjson.loads(response.content)
+                body = orjson.loads(content)
             except orjson.JSONDecodeError:
                 body = None
             if isinstance(body, dict) and isinstance(body.get("error"), dict):
                 # The server may answer with `id: null` (rejected before it read the id): use ours.
                 self._inbox.put_nowait({"jsonrpc": "2.0", "id": request_id, "error": body["error"]})
                 return None
-        return self._describe_status(response)
+        return self._describe_status(response, content)
 
     def _session_expired(self) -> bool:
         """A 404 on a legacy session: the server forgot it. End the stream so the backend reconnects."""
@@ -386,9 +410,9 @@ class HttpStream:
         self.end(f"HTTP 404 from backend '{self._name}': session expired")
         return True
 
-    def _describe_status(self, response: httpx2.Response) -> str:
+    def _describe_status(self, response: httpx2.Response, body: bytes) -> str:
         status = response.status_code
-        text = response.text.strip().replace("\n", " ")[:BODY_SNIPPET] or response.reason_phrase
+        text = body.decode("utf-8", "replace").strip().replace("\n", " ")[:BODY_SNIPPET] or response.reason_phrase
         if 300 <= status < 400 and "location" in response.headers:
             text = f"redirect to {response.headers['location']} not followed"
         return f"HTTP {status} from backend '{self._name}': {text}"
@@ -420,10 +444,10 @@ class HttpStream:
                             _, last, retry_ms = await self._relay_events(response, None, "GET")
                             last_event_id = last or last_event_id
                         else:
-                            await response.aread()
+                            body = await _error_body(response)
                             if status == 404 and self._session_expired():
                                 return
-                            self._log.info("GET stream refused: %s", self._describe_status(response))
+                            self._log.info("GET stream refused: %s", self._describe_status(response, body))
                 except httpx2.ReadTimeout:
                     delay = GET_BACKOFF_FIRST  # a quiet stream: open a new one
                 except httpx2.HTTPError as exc:
@@ -433,6 +457,14 @@ class HttpStream:
                 delay = min(delay * 2, GET_BACKOFF_MAX)
         except Exception:
             self._log.exception("GET stream failed")
+
+
+async def _error_body(response: httpx2.Response) -> bytes:
+    """Enough of a refusal's body to describe it."""
+    try:
+        return await bounded.read(response, ERROR_BODY_BYTES)
+    except (bounded.TooLarge, bounded.BadEncoding):
+        return b""
 
 
 def _content_type(response: httpx2.Response) -> str:
@@ -445,10 +477,12 @@ def _describe(message: Message) -> str:
 
 
 @asynccontextmanager
-async def open_streamable_http(config: ServerConfig) -> AsyncIterator[HttpStream]:
+async def open_streamable_http(
+    config: ServerConfig, max_message_bytes: int = MAX_MESSAGE_BYTES
+) -> AsyncIterator[HttpStream]:
     assert config.url is not None
     async with http_client(config) as client, anyio.create_task_group() as tasks:
-        stream = HttpStream(config, client, tasks)
+        stream = HttpStream(config, client, tasks, max_message_bytes)
         try:
             yield stream
         finally:

@@ -20,6 +20,7 @@ import anyio
 import orjson
 
 from switchyard.config import ServerConfig
+from switchyard.errors import GatewayError, Reason
 from switchyard.protocol.jsonrpc import Message, encode
 from switchyard.upstream import process
 from switchyard.upstream.http_transport import open_streamable_http
@@ -41,12 +42,20 @@ class MessageStream(Protocol):
 
 
 class StdioStream:
-    def __init__(self, name: str, proc: asyncio.subprocess.Process, stderr_tail: collections.deque[str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        proc: asyncio.subprocess.Process,
+        stderr_tail: collections.deque[str],
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
         self._name = name
         self._proc = proc
         self._stderr_tail = stderr_tail
+        self._limit = max_message_bytes
         self._log = logging.getLogger(f"switchyard.backend.{name}")
         self.protocol_version: str | None = None
+        self.failure: GatewayError | None = None  # why the gateway itself ended the stream, if it did
 
     async def send(self, message: Message) -> None:
         stdin = self._proc.stdin
@@ -62,8 +71,14 @@ class StdioStream:
         while True:
             try:
                 line = await stdout.readline()
-            except ValueError:  # a line over the limit: the stream is unusable from here on
-                self._log.error("message over %d bytes on stdout; closing", MAX_MESSAGE_BYTES)
+            except ValueError:  # a line over the limit (read no further): the stream is unusable from here on
+                self._log.error("message over %d bytes on stdout; closing", self._limit)
+                self.failure = GatewayError(
+                    Reason.RESPONSE_TOO_LARGE,
+                    f"Backend '{self._name}' sent a message over {self._limit} bytes; its connection was dropped",
+                    server=self._name,
+                    limit_bytes=self._limit,
+                )
                 return
             if not line:
                 # Reap the process briefly so that exit_reason() can name its exit code.
@@ -97,17 +112,17 @@ async def _drain_stderr(name: str, stream: asyncio.StreamReader, tail: collectio
 
 
 @asynccontextmanager
-async def open_stdio(config: ServerConfig) -> AsyncIterator[MessageStream]:
+async def open_stdio(config: ServerConfig, max_message_bytes: int = MAX_MESSAGE_BYTES) -> AsyncIterator[MessageStream]:
     assert config.command is not None
     proc = await process.spawn(
-        config.command, config.args, env=config.env, cwd=config.cwd, stdout_limit=MAX_MESSAGE_BYTES
+        config.command, config.args, env=config.env, cwd=config.cwd, stdout_limit=max_message_bytes
     )
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     assert proc.stderr is not None
     async with anyio.create_task_group() as tg:
         tg.start_soon(_drain_stderr, config.name, proc.stderr, tail)
         try:
-            yield StdioStream(config.name, proc, tail)
+            yield StdioStream(config.name, proc, tail, max_message_bytes)
         finally:
             with anyio.CancelScope(shield=True):
                 await process.terminate(proc)
@@ -117,17 +132,21 @@ async def open_stdio(config: ServerConfig) -> AsyncIterator[MessageStream]:
             tg.cancel_scope.cancel()
 
 
-def open_sse(config: ServerConfig) -> contextlib.AbstractAsyncContextManager[MessageStream]:
+def open_sse(config: ServerConfig, max_message_bytes: int) -> contextlib.AbstractAsyncContextManager[MessageStream]:
     # Imported on use: the legacy transport goes through the SDK, which the other transports never load.
+    # (The SDK reads what it reads: the message size cap applies to the stdio and Streamable HTTP transports.)
     from switchyard.upstream.sse_transport import open_sse as open_legacy_sse
 
     return open_legacy_sse(config)
 
 
-Opener = Callable[[ServerConfig], contextlib.AbstractAsyncContextManager[MessageStream]]
+Opener = Callable[[ServerConfig, int], contextlib.AbstractAsyncContextManager[MessageStream]]
 
 OPENERS: dict[str, Opener] = {"stdio": open_stdio, "http": open_streamable_http, "sse": open_sse}
 
 
-def open_transport(config: ServerConfig) -> contextlib.AbstractAsyncContextManager[MessageStream]:
-    return OPENERS[config.type](config)
+def open_transport(
+    config: ServerConfig, max_message_bytes: int = MAX_MESSAGE_BYTES
+) -> contextlib.AbstractAsyncContextManager[MessageStream]:
+    """A stream to the backend; a message over `max_message_bytes` (decoded) ends it with response_too_large."""
+    return OPENERS[config.type](config, max_message_bytes)
