@@ -20,10 +20,13 @@ from switchyard import naming
 from switchyard.catalogue import KINDS, Catalogue, Entry, Listing, NamingPolicy
 from switchyard.config import Config, ServerConfig
 from switchyard.errors import GatewayError, Reason
+from switchyard.observability.logging import REDACTOR, remember_secrets
+from switchyard.observability.redaction import config_secrets
 from switchyard.pipeline import Client, Requester, Target, build_chain
 from switchyard.pipeline.access import Access
 from switchyard.pipeline.audit import Audit
 from switchyard.pipeline.limits import Limits
+from switchyard.pipeline.metrics import CallMetrics
 from switchyard.pipeline.profiles import Profile, Profiles
 from switchyard.pipeline.redaction import Redaction, Redactor, configured_secrets
 from switchyard.protocol.jsonrpc import Message
@@ -105,9 +108,12 @@ class Gateway:
             self.pinning,
             lambda call, server, tool, public: self.profile_of(call.client).allowlist.visible(server, tool, public),
         )
+        remember_secrets(config_secrets(config))  # masked in every log line and recorded argument
+        audit = Audit(self.audit.submit, arguments=config.audit.arguments, redactor=REDACTOR)
+        call_metrics = CallMetrics(lambda name: self.catalogue.tool(name) is not None)
         redaction = self._redaction()
         self.handle_call = build_chain(
-            [Audit(self.audit.submit), *redaction, limits, metatools, pin_guard, access], self.router.forward
+            [audit, call_metrics, *redaction, limits, metatools, pin_guard, access], self.router.forward
         )
         self._always = [re.compile(fnmatch.translate(p)) for p in config.search.always]
         self._auto_choice: dict[str | None, tuple[int, bool]] = {}  # profile -> (catalogue version, list all?)

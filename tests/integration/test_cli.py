@@ -240,9 +240,9 @@ def test_tools_call_through_the_pipeline_and_the_audit_log(cli: Cli) -> None:
     rows = [line.split() for line in table.splitlines()[1:]]
     # date, time, principal, transport, method, tool, decision, reason, duration
     assert {(r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows} == {
-        ("cli", "cli", "tools/call", "time__get_current_time", "allow", "-"),
+        ("cli", "cli", "tools/call", "time__get_current_time", "allow", "ok"),
         ("cli", "cli", "tools/call", "time__no_such_tool", "deny", "unknown_server"),  # no time server there
-        ("cli", "cli", "tools/call", "faulty__add", "allow", "-"),
+        ("cli", "cli", "tools/call", "faulty__add", "allow", "ok"),
         ("cli", "cli", "tools/call", "faulty__is_error", "allow", "tool_error"),
     }, table
 

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Scope
 
+from switchyard.admin.mount import admin_routes
 from switchyard.errors import GatewayError, Reason
 from switchyard.front.auth import METADATA_PATH, Authenticator, AuthRefused, Identity, check_bind
 from switchyard.front.guard import GuardSettings, HostOriginGuard
@@ -386,6 +387,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route(METADATA_PATH, resource_metadata, methods=["GET"]),
             Route(f"{METADATA_PATH}/mcp", resource_metadata, methods=["GET"]),
+            *admin_routes(gateway, auth, host),
         ],
         middleware=[Middleware(HostOriginGuard, settings=guard, on_refused=refused)],
     )

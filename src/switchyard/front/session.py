@@ -204,10 +204,12 @@ class Session:
         await gateway.wait_ready(STARTUP_WAIT)
         if method in ROUTED:
             if envelope is not None:
-                requester = Requester(self, related, envelope.client_capabilities, envelope.log_level)
+                requester = Requester(
+                    self, related, envelope.client_capabilities, envelope.log_level, envelope.protocol_version
+                )
             else:
                 level = LOG_LEVELS[self.log_level] if self.log_level is not None else DEFAULT_LOG_LEVEL
-                requester = Requester(self, related, self.client_capabilities, level)
+                requester = Requester(self, related, self.client_capabilities, level, self.protocol_version)
             call = Call(method, params, self.client, request_id, gateway.router.target(method, params), requester)
             result = await gateway.handle_call(call)
             if envelope is None:

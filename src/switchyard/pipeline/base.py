@@ -43,6 +43,7 @@ class Requester:
     related: Callable[[dict[str, Any]], None]  # sends on the request's own channel
     capabilities: dict[str, Any]  # what the client declared (handshake, or this request's envelope)
     log_level: str | None  # the most verbose log level it wants; None = no logs
+    protocol_version: str | None = None  # the session's negotiated version, or this request's (modern)
 
 
 @dataclass(slots=True)
