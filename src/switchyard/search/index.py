@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,9 @@ def document_fields(document: ToolDocument) -> tuple[list[str], ...]:
     )
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s|\n")
+
+
 def compound_parts(name: str, context: Sequence[str]) -> list[str]:
     """Terms for the words glued together in a name ("worklog", "freebusy"), split where both halves are words
     of the tool's own description ("Log time spent working", "free/busy information")."""
@@ -150,9 +154,12 @@ def _walk_schema(schema: Any, names: list[str], text: list[str], depth: int) -> 
 
 
 def document_text(document: ToolDocument) -> str:
-    """One plain text for the embedder: what the tool is called and what it does."""
-    parts = [document.tool.replace("_", " "), document.title, document.description, document.server]
-    return ". ".join(part for part in parts if part)
+    """One short plain text for the embedder: the tool's name in words, its title, the first sentence of its
+    description (what it does; later sentences are details that blur the meaning), and which product it is."""
+    summary = _SENTENCE_END.split(document.description.strip(), maxsplit=1)[0]
+    name = " ".join(words(document.tool))
+    parts = [name, document.title, summary, document.server_description or document.server]
+    return ". ".join(part.rstrip(". ") for part in parts if part)
 
 
 @dataclass(slots=True)
