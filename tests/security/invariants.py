@@ -269,8 +269,8 @@ def check_audit(world: World, base: Baseline, expectations: Expectations, fence:
     problems = []
     for row in rows:
         missing = [name for name in AUDIT_FIELDS if row.get(name) in (None, "") and name != "reason"]
-        if missing == ["request_id"] and (row["decision"] == "reject" or row["transport"] == "internal"):
-            missing = []  # refused before a JSON-RPC id was read, or the gateway's own event
+        if missing == ["request_id"] and (row["decision"] == "reject" or row["transport"] in ("internal", "cli")):
+            missing = []  # refused before a JSON-RPC id was read, the gateway's own event, or an admin's command
         if missing:
             problems.append(f"INV-5: record {row['id']} lacks {missing}")
         if row["principal"] not in KNOWN_PRINCIPALS:

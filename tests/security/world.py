@@ -568,6 +568,12 @@ class World:
                 return found
             time.sleep(0.1)
 
+    def pin(self, server: str, tool: str) -> dict[str, Any] | None:
+        with contextlib.closing(sqlite3.connect(f"file:{self.registry}?mode=ro", uri=True, timeout=5)) as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute("SELECT * FROM pins WHERE server = ? AND tool = ?", (server, tool)).fetchone()
+        return None if row is None else dict(row)
+
     def last_audit_id(self) -> int:
         rows = self.audit_rows()
         return int(rows[-1]["id"]) if rows else 0
