@@ -357,6 +357,7 @@ class Gateway:
             foreign_tools={t["name"] for b in others for t in b.listing.tools if isinstance(t.get("name"), str)}
             | {e.public_name for e in self.catalogue.tools if e.server != backend.name},
             foreign_servers={b.config.namespace for b in others},
+            own_tools={t["name"] for t in backend.listing.tools if isinstance(t.get("name"), str)},
         )
         self.pinning.screen_server(backend.name, scanner.server(backend.server_info, backend.instructions))
         return backend.listing.replacing("tools", self.pinning.screen(backend.name, backend.listing.tools, scanner))

@@ -26,7 +26,7 @@ from switchyard.pipeline.base import Call, Handler
 from switchyard.registry.canonical import content_hash
 from switchyard.registry.records import AuditRecord, Pin
 from switchyard.security.printable import escape
-from switchyard.security.scan import Finding, Scanner
+from switchyard.security.scan import Finding, Scanner, blocking
 
 if TYPE_CHECKING:
     from switchyard.registry import Store
@@ -126,11 +126,11 @@ class Pinning:
 
     def screen_server(self, server: str, findings: list[Finding]) -> None:
         """Remember a backend whose serverInfo or instructions the scan flagged (its instructions are not served)."""
-        blocking = self.config.scan == "block" and bool(findings)
-        if blocking and server not in self._flagged_servers:
+        held = self.config.scan == "block" and blocking(findings)
+        if held and server not in self._flagged_servers:
             log.warning("server '%s': instructions withheld (%s)", server, _rules_text(findings))
             self._record(server, None, "deny", Reason.POISONING_SUSPECTED.value, findings)
-        if blocking:
+        if held:
             self._flagged_servers[server] = findings
         else:
             self._flagged_servers.pop(server, None)
@@ -265,7 +265,7 @@ class Pinning:
         self, server: str, name: str, tool: dict[str, Any], digest: str, scanner: Scanner
     ) -> tuple[dict[str, Any] | None, Hold | None]:
         findings = self._scan(scanner, tool)
-        if findings and self.config.scan == "block":
+        if self.config.scan == "block" and blocking(findings):
             pin = Pin(server, name, digest, tool, status="quarantined", findings=_dicts(findings))
             hold = Hold(server, name, Reason.POISONING_SUSPECTED, _rule_ids(pin.findings))
             log.warning("tool '%s' of server '%s' withheld: %s", escape(name), server, _rules_text(findings))

@@ -17,7 +17,7 @@ from switchyard.security.printable import escape
 
 OVERSIZED_BYTES = 16 * 1024  # a description, title or instructions longer than this is flagged
 SCAN_LIMIT = OVERSIZED_BYTES  # characters of one field that are scanned (a longer one is flagged anyway)
-TOOL_SCAN_BUDGET = 32 * 1024  # characters scanned over all of one tool's fields
+TOOL_SCAN_BUDGET = 16 * 1024  # characters scanned over all of one tool's fields (what is left over is flagged)
 PADDING_RUN = 120  # blank characters in a row, followed by more text, that count as padding
 _EXCERPT = 40  # characters shown either side of a finding
 _MAX_STRINGS = 2000  # strings taken from one tool's schemas and annotations
@@ -42,7 +42,7 @@ RULES: dict[str, str] = {
 
 # (language, pattern): orders a tool description has no business giving the model.
 HIDDEN_INSTRUCTION_PHRASES: tuple[tuple[str, str], ...] = (
-    ("tag", r"<\s*/?\s*(?:important|system|instructions?|secret|hidden|admin|critical|assistant)\b[^<>]{0,40}>"),
+    ("tag", r"<\s*/?\s*(?:important|system|instructions?|hidden|critical|assistant)\b[^<>]{0,40}>"),
     (
         "en",
         r"\b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,30}?\b(?:previous|prior|above|earlier|preceding"
@@ -63,7 +63,6 @@ HIDDEN_INSTRUCTION_PHRASES: tuple[tuple[str, str], ...] = (
         r"\b(?:you|the\s+(?:assistant|model|ai))\s+(?:must|should|have\s+to|need\s+to)\s+(?:first\s+|always\s+)?"
         r"(?:read|open|send|include|pass|upload|exfiltrate)\b[^.\n]{0,40}?\b(?:file|key|secret|token|password|config)",
     ),
-    ("en", r"\b(?:this\s+is\s+)?(?:very\s+)?important\s*:\s*(?:always|never|you\s+must|before)\b"),
     ("en", r"\b(?:new|updated|real|actual)\s+(?:system\s+)?instructions?\s*:"),
     ("en", r"\bsystem\s+prompt\b"),
     ("es", r"\bignora\w*\b[^.\n]{0,30}?\binstrucciones\s+(?:anteriores|previas)"),
@@ -125,8 +124,7 @@ EXFILTRATION_PHRASES: tuple[str, ...] = (
     r"url|query|request|server|endpoint)\b",
     r"\bhttps?://[^\s\"'<>]{1,200}?[?&][a-z_]{0,20}=\s*(?:\{|\$|%7b|<)",
     r"\b(?:curl|wget|nc|netcat)\s+(?:-[a-z]+\s+)*(?:https?://|-d\b|--data)",
-    r"\bcurl\b[^.\n]{0,40}?\bhttps?://",
-    r"\bwebhooks?\b",
+    r"\b(?:send|post|forward|upload|report)\b[^.\n]{0,40}?\b(?:to|via)\s+(?:a|the|this|our|my)\s+webhook",
     r"\bexfiltrat\w*",
     r"\b(?:base64|hex)[\s-]*encode\w*\b[^.\n]{0,40}?\b(?:and|then)\s+(?:send|pass|append|include)",
 )
@@ -134,7 +132,7 @@ EXFILTRATION_PHRASES: tuple[str, ...] = (
 # Directing the model to or away from some tool.
 CROSS_TOOL_PHRASES: tuple[str, ...] = (
     r"\binstead\s+of\s+(?:using|calling|invoking)\b",
-    r"\b(?:do\s+not|don'?t|never)\s+(?:use|call|invoke)\s+(?:the\s+|any\s+)?(?:other|\w+)\s+tools?\b",
+    r"\b(?:do\s+not|don'?t|never)\s+(?:use|call|invoke)\s+(?:any\s+|the\s+)?other\s+tools?\b",
     r"\b(?:when|whenever|every\s+time)\s+(?:the\s+)?(?:user|you)\s+(?:calls?|uses?|invokes?)\s+(?:the\s+|any\s+)?"
     r"(?:other\s+)?\w+\s+tool\b",
     r"\b(?:also|always)\s+(?:call|invoke|use)\s+(?:the\s+)?\w+\s+tool\s+(?:first|before|after|too|as\s+well)\b",
@@ -178,6 +176,15 @@ _PHRASE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cross_tool_reference", _alternation(CROSS_TOOL_PHRASES)),
 )
 _SIZED_FIELDS = ("description", "title", "instructions")
+# Rules that also match honest descriptions ("searches .env files", "imports a private key", "see search_issues"):
+# one of them alone is reported, not blocking; two different ones together, or any other rule, block.
+ADVISORY_RULES = frozenset({"sensitive_paths", "cross_tool_reference"})
+
+
+def blocking(findings: Collection[Finding]) -> bool:
+    """Whether findings are enough to hold a tool back under `scan: block`."""
+    rules = {finding.rule for finding in findings}
+    return bool(rules - ADVISORY_RULES) or len(rules) >= 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +202,21 @@ class Finding:
 
 class Scanner:
     """Scans tools and servers. `foreign_tools` and `foreign_servers` are the names of every other server's
-    tools and the other servers themselves: a description that names one reaches across servers."""
+    tools and the other servers themselves: a description that names one reaches across servers (unless the
+    name is one of `own_tools`)."""
 
-    def __init__(self, *, foreign_tools: Collection[str] = (), foreign_servers: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        foreign_tools: Collection[str] = (),
+        foreign_servers: Collection[str] = (),
+        own_tools: Collection[str] = (),
+    ) -> None:
         # Plain words ('search', 'query') are names too, and would match ordinary prose: only names that look
         # like identifiers (with '_', '-', '.', a digit or an inner capital) count as references.
-        self._foreign_tools = frozenset(name for name in foreign_tools if _IDENTIFIER.search(name))
+        # A server naming its own tool (which another server may also have) is no reference across servers.
+        own = frozenset(own_tools)
+        self._foreign_tools = frozenset(name for name in foreign_tools if _IDENTIFIER.search(name) and name not in own)
         self._foreign_prefixes = tuple(f"{server}__" for server in foreign_servers if server)
 
     def tool(self, definition: Mapping[str, Any]) -> list[Finding]:
