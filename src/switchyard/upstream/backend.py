@@ -35,6 +35,7 @@ STABLE_AFTER = 30.0  # seconds up after which the back-off starts again from its
 STARTING_WAIT = 5.0  # how long a request waits for a backend that is (re)starting
 DISCOVER_TIMEOUT = 5.0  # a legacy backend that ignores the probe is given this long before `initialize`
 MODERN = MODERN_VERSIONS[-1]
+IMMINENT_RESTART = 1.0  # seconds: a call to a backend that restarts within this long waits for it
 
 _LISTS = (
     ("tools", "tools/list", "tools"),
@@ -421,14 +422,21 @@ class Backend:
         )
 
     async def _wait_until_up(self) -> Connection:
-        if self.state == State.STARTING:
+        if self.state == State.STARTING or self._restarting_soon():
             # A first start (a per-client session, say) may take as long as any start; a restart is waited
             # for only briefly.
-            with anyio.move_on_after(STARTING_WAIT if self.restarts else self._start_timeout):
+            with anyio.move_on_after(
+                STARTING_WAIT if self.restarts or self.state == State.DOWN else self._start_timeout
+            ):
                 await self._up.wait()
             if self._connection is not None:
                 return self._connection
         raise GatewayError(Reason.BACKEND_UNAVAILABLE, self.unavailable_message(), server=self.name)
+
+    def _restarting_soon(self) -> bool:
+        """Down, with a restart due in a moment (the first back-off after a crash): worth waiting for."""
+        due = self.next_attempt_at
+        return self.state == State.DOWN and due is not None and due - time.time() <= IMMINENT_RESTART
 
     def unavailable_message(self) -> str:
         message = f"Backend '{self.name}' is {self.state.value}"
