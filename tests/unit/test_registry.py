@@ -501,6 +501,28 @@ async def test_audit_context_fields_round_trip(store: Store) -> None:
     assert report.intact and report.checked == 2
 
 
+async def test_records_built_anywhere_are_escaped_and_fit_their_columns(store: Store) -> None:
+    # A front building an AuditRecord itself with a client's long, hostile values must not wedge the writer
+    # (PostgreSQL refuses a value longer than its column) nor store raw control characters.
+    hostile = record(
+        1,
+        principal="p" * 1000,
+        method="GET /mcp/\n{forged}" + "x" * 500,
+        reason="\x1b[2K" * 40,
+        remote="r\x85" * 200,
+        request_id="\u2028" * 10,
+    )
+    await store.append_audit([hostile, record(2)])
+    [stored, clean] = reversed(await store.list_audit())
+    assert clean == record(2)
+    assert len(stored.principal) == 255 and stored.principal.endswith("[truncated 1000 chars]")
+    assert stored.method.startswith("GET /mcp/\\x0a{forged}") and len(stored.method) == 128
+    assert stored.reason is not None and len(stored.reason) == 64 and "\x1b" not in stored.reason
+    assert stored.remote is not None and stored.remote.isprintable()
+    assert stored.request_id == "\\u2028" * 10
+    assert (await store.verify_audit()).intact
+
+
 async def test_verify_audit_names_the_first_changed_record(db: Db, store: Store) -> None:
     await store.append_audit([record(i) for i in range(1, 6)])
     assert (await store.verify_audit()).checked == 5

@@ -7,6 +7,7 @@ nor fail to be written (PostgreSQL refuses a value longer than its column).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
@@ -38,6 +39,8 @@ MAX_ARGUMENT_DEPTH = 8
 
 def clip(text: str, limit: int) -> str:
     """`text` escaped and, when longer than `limit`, cut to `limit` characters ending in a truncation marker."""
+    if len(text) <= limit and text.isprintable():  # nearly every value: nothing to do
+        return text
     text = escape(text)
     if len(text) <= limit:
         return text
@@ -88,6 +91,24 @@ def new_record(
         arguments=None if arguments is None else bounded_json(arguments),
         detail=clip_field("detail", detail),
     )
+
+
+def sanitized(record: AuditRecord) -> AuditRecord:
+    """`record` with any value that is not printable or too long for its column escaped and cut (the store's
+    last line of defence for records built elsewhere; a clean record is returned as it is)."""
+    changes: dict[str, Any] = {}
+    for name, limit in LIMITS.items():
+        value = getattr(record, name)
+        if isinstance(value, str):
+            if len(value) > limit or not value.isprintable():
+                changes[name] = clip(value, limit)
+        elif value is not None:
+            changes[name] = clip(str(value), limit)
+    if record.arguments is not None:
+        bounded = bounded_json(record.arguments)
+        if bounded != record.arguments:
+            changes["arguments"] = bounded
+    return dataclasses.replace(record, **changes) if changes else record
 
 
 def session_hash(session_id: str | None) -> str | None:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from switchyard.registry import api_keys, models
+from switchyard.registry.audit_values import sanitized
 from switchyard.registry.canonical import audit_hash, content_hash
 from switchyard.registry.engine import WRITE_OPTION, create_registry_engine, sqlite_database_path
 from switchyard.registry.migrate import upgrade_to_head
@@ -95,7 +96,7 @@ class Store:
     # -- audit -----------------------------------------------------------------------------------
 
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
-        """Insert `records` in one transaction, extending the audit hash chain."""
+        """Insert `records` in one transaction, extending the audit hash chain (values escaped and cut to fit)."""
         if not records:
             return
         table = models.audit_log
@@ -106,7 +107,7 @@ class Store:
             prev = await connection.scalar(sa.select(table.c.hash).order_by(table.c.id.desc()).limit(1))
             rows: list[dict[str, Any]] = []
             add = rows.append
-            for record in records:
+            for record in map(sanitized, records):
                 digest = audit_hash(prev, record)
                 add(
                     {
