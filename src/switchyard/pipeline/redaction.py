@@ -35,6 +35,14 @@ PATTERNS: dict[str, str] = {
     "github_token": r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
     "bearer_token": r"(?P<keep>\b(?i:bearer)\s+)[A-Za-z0-9._~+/=-]{8,}",
 }
+# Substrings without which a kind's pattern cannot match (both common casings of the case-insensitive ones).
+_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "private_key": ("PRIVATE KEY-----",),
+    "aws_access_key_id": ("AKIA", "ASIA"),
+    "aws_secret_access_key": ("aws_secret", "AWS_SECRET", "Aws_Secret"),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "bearer_token": ("Bearer", "bearer", "BEARER"),
+}
 # env variables whose values are secrets (the rest, such as a root directory, are not redacted everywhere)
 _SECRET_NAME = re.compile(r"(?i)key|token|secret|pass|pwd|credential|auth|cookie|session|private")
 _PLAIN_HEADERS = frozenset({"accept", "content-type", "user-agent", "accept-language", "cache-control"})
@@ -62,21 +70,33 @@ def _encodings(value: str) -> Iterable[str]:
 
 
 class Redactor:
+    """Finds secrets in text. Plain substring searches (fast, in C) say which kinds can occur at all; only those
+    kinds' patterns are then run, so text with nothing secret-like costs a handful of substring searches."""
+
     def __init__(self, settings: RedactionConfig, secrets: Iterable[str] = ()) -> None:
-        literals = sorted({form for value in secrets for form in _encodings(value)}, key=len, reverse=True)
-        alternatives = [f"(?P<{kind}>{pattern})" for kind, pattern in PATTERNS.items()]
-        if literals:
-            alternatives.insert(0, f"(?P<{CONFIGURED}>{'|'.join(map(re.escape, literals))})")
-        alternatives += [f"(?P<{CUSTOM}_{i}>{pattern})" for i, pattern in enumerate(settings.patterns)]
-        # The same group name may appear once only: number the `keep` groups apart.
-        counter = iter(range(len(alternatives)))
-        joined = "|".join(re.sub(r"\(\?P<keep>", lambda _: f"(?P<keep{next(counter)}>", a) for a in alternatives)
-        self._pattern = re.compile(joined)
+        self._literals = sorted({form for value in secrets for form in _encodings(value)}, key=len, reverse=True)
+        self._custom = [f"(?P<{CUSTOM}_{i}>{pattern})" for i, pattern in enumerate(settings.patterns)]
+        self._patterns: dict[frozenset[str], re.Pattern[str]] = {}
+        # What must occur in a JSON document for anything in it to be redacted (literals as JSON escapes them).
+        needles = [t.encode() for triggers in _TRIGGERS.values() for t in triggers]
+        needles += [orjson.dumps(literal)[1:-1] for literal in self._literals]
+        self._needles = re.compile(b"|".join(map(re.escape, needles)))
+
+    def may_match(self, document: bytes) -> bool:
+        """Whether anything in this JSON document could be a secret (one quick scan of the whole of it)."""
+        return bool(self._custom) or self._needles.search(document) is not None
 
     def text(self, value: str) -> tuple[str, set[str]]:
         """The text with secrets replaced, and the kinds found."""
-        if not self._pattern.search(value):
+        candidates = frozenset(
+            [kind for kind, triggers in _TRIGGERS.items() if any(t in value for t in triggers)]
+            + ([CONFIGURED] if any(literal in value for literal in self._literals) else [])
+        )
+        if not candidates and not self._custom:
             return value, set()
+        pattern = self._patterns.get(candidates)
+        if pattern is None:
+            pattern = self._patterns[candidates] = self._compile(candidates)
         kinds: set[str] = set()
 
         def replace(match: re.Match[str]) -> str:
@@ -87,7 +107,18 @@ class Redactor:
             keep = next((v for k, v in groups.items() if k.startswith("keep") and v is not None), "")
             return f"{keep}[REDACTED:{kind}]"
 
-        return self._pattern.sub(replace, value), kinds
+        return pattern.sub(replace, value), kinds
+
+    def _compile(self, kinds: frozenset[str]) -> re.Pattern[str]:
+        alternatives = [f"(?P<{kind}>{pattern})" for kind, pattern in PATTERNS.items() if kind in kinds]
+        if CONFIGURED in kinds:  # first: a configured secret is named as such even if it looks like a token
+            alternatives.insert(0, f"(?P<{CONFIGURED}>{'|'.join(map(re.escape, self._literals))})")
+        alternatives += self._custom
+        # The same group name may appear once only: number the `keep` groups apart.
+        counter = iter(range(len(alternatives)))
+        return re.compile(
+            "|".join(re.sub(r"\(\?P<keep>", lambda _: f"(?P<keep{next(counter)}>", a) for a in alternatives)
+        )
 
     def value(self, value: Any, kinds: set[str]) -> Any:
         """A JSON-like value with every string redacted; the same object when nothing changed."""
@@ -113,6 +144,7 @@ class Redaction:
 
     async def __call__(self, call: Call, call_next: Handler) -> dict[str, Any]:
         kinds: set[str] = set()
+        redactor = self._redactor
         try:
             result = await call_next(call)
         except GatewayError as exc:
@@ -126,7 +158,9 @@ class Redaction:
                 exc.error = error
                 call.redacted = tuple(sorted(kinds))
             raise
-        redacted = self._redactor.value(result, kinds)
+        if not redactor.may_match(orjson.dumps(result)):
+            return result
+        redacted = redactor.value(result, kinds)
         if not kinds:
             return result
         call.redacted = tuple(sorted(kinds))
