@@ -122,6 +122,10 @@ class Case:
         """bob is one of the case's own parties (his load is the case): INV-2 keeps its identity checks only."""
         self.expect.bob_loaded = True
 
+    def harness_load(self) -> None:
+        """The case starts a second gateway (its own world): bob's latency then measures the harness, not the case."""
+        self.expect.bob_loaded = True
+
     def scan(self, where: str, text: str) -> None:
         """More output INV-3 must find no canary in (a CLI's output, a stdio gateway's stdout)."""
         self.expect.texts.append((where, text))
