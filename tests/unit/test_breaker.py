@@ -7,6 +7,7 @@ import time
 import pytest
 
 from switchyard.errors import GatewayError
+from switchyard.observability import metrics
 from switchyard.upstream.breaker import Breaker, CircuitState
 
 
@@ -65,3 +66,15 @@ def test_a_cancelled_probe_lets_another_through_and_zero_never_opens() -> None:
         never.admit()
         never.failed()
     assert never.state == CircuitState.CLOSED
+
+
+def _trips(server: str) -> float:
+    return metrics.REGISTRY.get_sample_value("switchyard_circuit_trips_total", {"server": server}) or 0.0
+
+
+def test_each_trip_is_counted_for_metrics() -> None:
+    before = _trips("counted")
+    breaker = Breaker("counted", failures_to_open=1, cooldown=30)
+    breaker.admit()
+    breaker.failed()
+    assert _trips("counted") == before + 1

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from switchyard.errors import GatewayError, Reason
+from switchyard.observability import metrics
 
 
 class CircuitState(enum.StrEnum):
@@ -65,6 +66,7 @@ class Breaker:
             self.state = CircuitState.OPEN
             self._opened_at = time.monotonic()
             self.trips += 1
+            metrics.circuit_trips_total.labels(self.name).inc()
 
     def released(self) -> None:
         """A call that proved nothing either way (the client cancelled it): a probe may be sent again."""
