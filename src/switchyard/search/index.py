@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from switchyard.search import expansion
-from switchyard.search.tokens import stem, terms, words
+from switchyard.search.tokens import clauses, stem, terms, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,9 +373,18 @@ class ToolIndex:
         fused: dict[int, float] = defaultdict(float)
         for rank, (entry_id, _) in enumerate(lexical):
             fused[entry_id] += LEXICAL_WEIGHT / (_RRF_K + rank + 1)
-        for rank, row in enumerate(self._embedder.nearest(query, statistics.vectors, depth)):
+        for rank, row in enumerate(self._semantic_rows(query, statistics.vectors, depth)):
             fused[statistics.vector_rows[row]] += SEMANTIC_WEIGHT / (_RRF_K + rank + 1)
         return fused
+
+    def _semantic_rows(self, query: str, vectors: Any, depth: int) -> list[int]:
+        """The embedder's ranking. A request of several steps is also embedded step by step, and the rankings are
+        interleaved (the whole request first): one vector for "find the bug and post it to Slack" sits between
+        the two tools it needs, each step's vector sits on its own tool."""
+        assert self._embedder is not None
+        rankings = [self._embedder.nearest(text, vectors, depth) for text in [query, *clauses(query)]]
+        merged = list(dict.fromkeys(row for group in zip(*rankings, strict=False) for row in group))
+        return merged[:depth]
 
     def _current_statistics(self) -> _Statistics:
         if self._statistics is None:

@@ -83,3 +83,15 @@ def terms(text: str) -> tuple[str, ...]:
     for chunk in _WORD.findall(text):
         out.extend(_chunk_terms(chunk))
     return tuple(out)
+
+
+# Where a request moves on to its next step: punctuation, "and", "then", "after that"...
+_CLAUSE_BREAK = re.compile(
+    r"[,;:!?]+\s|\.\s|\s+(?:and then|and|then|after that|afterwards|also|plus)\s+", re.IGNORECASE
+)
+
+
+def clauses(text: str) -> list[str]:
+    """The steps of a request with more than one ("read X and email it to Y"), or [] when it has one."""
+    parts = [part for part in _CLAUSE_BREAK.split(text) if terms(part)]
+    return parts if len(parts) > 1 else []
