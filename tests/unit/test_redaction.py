@@ -57,7 +57,7 @@ def test_json_values_are_masked_by_key_and_by_content() -> None:
 def test_config_secrets_are_env_header_and_url_credentials() -> None:
     config = parse_config(
         "mcpServers:\n"
-        "  files: {command: x, env: {API_TOKEN: '${CANARY}', MODE: fast}}\n"
+        "  files: {command: x, env: {API_TOKEN: '${CANARY}', MODE: production, ID: a8f3k29dj3k4l5m6n7}}\n"
         "  web:\n"
         "    url: 'https://u:pw-123456@api.example.com/mcp?key=q-987654'\n"
         "    headers: {Authorization: 'Bearer t-123456'}\n"
@@ -65,7 +65,8 @@ def test_config_secrets_are_env_header_and_url_credentials() -> None:
         environ={"CANARY": CANARY},
     )
     found = config_secrets(config)
-    assert {CANARY, "fast", "pw-123456", "q-987654", "Bearer t-123456", "t-123456", "db-pass-1"} <= found
+    assert {CANARY, "a8f3k29dj3k4l5m6n7", "pw-123456", "q-987654", "Bearer t-123456", "t-123456", "db-pass-1"} <= found
+    assert "production" not in found  # a plain setting is not masked in every log line
 
 
 @pytest.fixture

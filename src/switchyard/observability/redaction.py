@@ -34,6 +34,8 @@ SECRET_NAME = re.compile(
     r"(?i)(pass(word|wd)?|secret|token|api[_-]?key|apikey|auth(orization)?|cookie|credential|private[_-]?key)"
 )
 
+_SECRET_ENV_NAME = re.compile(r"(?i)(key|pat|pass|cred|auth|sig|session|cookie|dsn)")
+
 
 class Redactor:
     """Masks configured secret values and known token formats in text and in JSON-like values."""
@@ -86,10 +88,12 @@ def _mask(match: re.Match[str]) -> str:
 
 
 def config_secrets(config: Config) -> set[str]:
-    """The secret values a config holds: backends' env and header values, URL passwords and query values."""
+    """The secret values a config holds: backends' secret-looking env values, header values, URL passwords and
+    query values. An env value counts when its name says secret (TOKEN, KEY, PASSWORD, ...) or it looks random;
+    plain settings (MODE=production, a PATH) are not masked in every log line."""
     found: set[str] = set()
     for server in config.servers.values():
-        found.update(server.env.values())
+        found.update(value for name, value in server.env.items() if _secret_env(name, value))
         for value in server.headers.values():
             found.add(value)
             scheme, _, credential = value.partition(" ")
@@ -100,6 +104,17 @@ def config_secrets(config: Config) -> set[str]:
     if config.gateway.registry:
         found.update(_url_secrets(config.gateway.registry))
     return found
+
+
+def _secret_env(name: str, value: str) -> bool:
+    if SECRET_NAME.search(name) or _SECRET_ENV_NAME.search(name):
+        return True
+    return (
+        len(value) >= 16
+        and any(ch.isdigit() for ch in value)
+        and any(ch.isalpha() for ch in value)
+        and ("/" not in value and " " not in value)
+    )
 
 
 def _url_secrets(url: str) -> set[str]:
