@@ -1,7 +1,8 @@
 """Fixtures of the attack suite: the world (one gateway per module) and `case`, which wraps every case in the
 five invariants; and the known-gaps list tests/security/unimplemented.yml.
 
-A test names its case with `@pytest.mark.case("SEC-...")`. A test whose case id (or `id[param]`) is listed in
+A test names its case with `@pytest.mark.case("SEC-...")`. A test whose case id (or `id[param]`, or
+`id::test_name[param]`) is listed in
 unimplemented.yml and fails is reported as skipped with the listed reason; a listed test that passes fails the
 run, so that the list never goes stale (the same contract as tests/conformance/expected-failures.yml).
 """
@@ -46,7 +47,7 @@ def _gap(item: pytest.Item) -> str | None:
     case_id = str(marker.args[0])
     gaps = known_gaps()
     param = item.name[item.name.index("[") :] if "[" in item.name else ""
-    return gaps.get(case_id + param) or gaps.get(case_id)
+    return gaps.get(f"{case_id}::{item.name}") or gaps.get(case_id + param) or gaps.get(case_id)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -176,6 +177,7 @@ def stdio_front(world: World) -> Iterator[StdioGateway]:
 @pytest.fixture
 def stdio(stdio_front: StdioGateway, case: Case) -> Iterator[StdioGateway]:
     """The stdio front inside a case: after it, a ping must be answered (INV-1) and its output holds no secret."""
+    stdio_front.drain()
     stdout_at, stderr_at = len(stdio_front.stdout), len(stdio_front.stderr_text())
     yield stdio_front
     case.scan("stdio gateway stdout", b"".join(stdio_front.stdout[stdout_at:]).decode("utf-8", "replace"))

@@ -38,6 +38,11 @@ class StdioGateway:
             self.lines.put(line)
         self.lines.put(b"")
 
+    def drain(self) -> None:
+        """Drop lines a case before left unread (answers that came after it stopped reading)."""
+        while not self.lines.empty():
+            self.lines.get_nowait()
+
     def send_raw(self, data: bytes) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(data)
