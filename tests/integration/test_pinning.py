@@ -232,6 +232,10 @@ async def test_a_poisoned_new_tool_is_withheld_while_the_backends_clean_tools_ar
     ):
         assert "\x1b" not in output and "\x9b" not in output
         assert "read\\x1b[2Kfile" in output or "read\\u001b[2Kfile" in output
+    # Forgetting a pin makes the tool new again (pinned and scanned afresh the next time it is listed).
+    assert "forgot 1 pin(s) of evil:add" in await pins_cli(registry, "forget", "evil:add")
+    async with opened(registry) as store:
+        assert ("evil", "add") not in await store.load_pins()
 
 
 async def test_keep_pinned_serves_the_approved_text_and_keeps_calls_working(tmp_path: Path) -> None:
