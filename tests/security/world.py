@@ -388,10 +388,10 @@ class World:
             "gateway": {
                 "registry": str(self.registry),
                 "request_timeout": 10,
+                "max_request_bytes": 4 * 1024 * 1024,
                 "http": {
                     "allowed_hosts": allowed_hosts,
                     "allowed_origins": [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"],
-                    "max_request_bytes": 4 * 1024 * 1024,
                 },
                 "restart": {"initial_delay": 1.0, "max_delay": 2.0},
             },
