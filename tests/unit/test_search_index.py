@@ -173,11 +173,13 @@ class ConceptEmbedder:
     def stack(self, matrices: Sequence[list[list[float]]]) -> list[list[float]]:
         return [row for matrix in matrices for row in matrix]
 
-    def nearest(self, query: str, matrix: list[list[float]], limit: int) -> list[int]:
-        (wanted,) = self.embed([query])
-        similarity = [sum(a * b for a, b in zip(row, wanted, strict=True)) for row in matrix]
-        ranked = sorted(range(len(matrix)), key=lambda row: (-similarity[row], row))
-        return [row for row in ranked if similarity[row] > 0][:limit]
+    def nearest(self, queries: Sequence[str], matrix: list[list[float]], limit: int) -> list[list[int]]:
+        out = []
+        for wanted in self.embed(queries):
+            similarity = [sum(a * b for a, b in zip(row, wanted, strict=True)) for row in matrix]
+            ranked = sorted(range(len(matrix)), key=lambda row: (-similarity[row], row))
+            out.append([row for row in ranked if similarity[row] > 0][:limit])
+        return out
 
 
 def test_an_embedder_finds_tools_that_share_no_word_with_the_query_and_follows_updates() -> None:

@@ -48,11 +48,14 @@ class MiniLMEmbedder:
             return self._numpy.zeros((0, 0), dtype=self._numpy.float32)
         return self._numpy.vstack(matrices)
 
-    def nearest(self, query: str, matrix: Any, limit: int) -> list[int]:
-        """Row numbers of `matrix` most similar to `query`, best first (ties by row number)."""
+    def nearest(self, queries: Sequence[str], matrix: Any, limit: int) -> list[list[int]]:
+        """For each query, the row numbers of `matrix` most similar to it, best first (ties by row number)."""
         if matrix.shape[0] == 0:
-            return []
-        similarity = matrix @ self.embed([query])[0]
-        count = min(limit, similarity.shape[0])
-        top = self._numpy.argpartition(-similarity, count - 1)[:count]
-        return sorted(top.tolist(), key=lambda row: (-float(similarity[row]), row))
+            return [[] for _ in queries]
+        similarities = self.embed(queries) @ matrix.T
+        count = min(limit, matrix.shape[0])
+        out = []
+        for similarity in similarities:
+            top = self._numpy.argpartition(-similarity, count - 1)[:count]
+            out.append(sorted(top.tolist(), key=lambda row: (-float(similarity[row]), row)))
+        return out

@@ -52,8 +52,8 @@ class Embedder(Protocol):
         """The rows of all `matrices`, in order, as one matrix."""
         ...
 
-    def nearest(self, query: str, matrix: Any, limit: int) -> list[int]:
-        """Row numbers of `matrix` most similar to `query`, best first, at most `limit`."""
+    def nearest(self, queries: Sequence[str], matrix: Any, limit: int) -> list[list[int]]:
+        """For each query, the row numbers of `matrix` most similar to it, best first, at most `limit`."""
         ...
 
 
@@ -322,7 +322,11 @@ class ToolIndex:
             bound -= weight * top
             # A word held by a large share of a large catalogue, or only among the parameters of many tools (a shared
             # `page` or `tenant`), ranks the entries found by the other words; it finds none itself.
-            if not pruning and (not scores or size <= (common if tier != _PARAMETERS_ONLY else _PRUNE_FROM)):
+            if not scores:
+                scores = (
+                    dict(scored) if weight == 1.0 else {entry_id: weight * score for entry_id, score in scored.items()}
+                )
+            elif not pruning and size <= (common if tier != _PARAMETERS_ONLY else _PRUNE_FROM):
                 get = scores.get
                 for entry_id, score in scored.items():
                     scores[entry_id] = get(entry_id, 0.0) + weight * score
@@ -382,7 +386,7 @@ class ToolIndex:
         interleaved (the whole request first): one vector for "find the bug and post it to Slack" sits between
         the two tools it needs, each step's vector sits on its own tool."""
         assert self._embedder is not None
-        rankings = [self._embedder.nearest(text, vectors, depth) for text in [query, *clauses(query)]]
+        rankings = self._embedder.nearest([query, *clauses(query)], vectors, depth)
         merged = list(dict.fromkeys(row for group in zip(*rankings, strict=False) for row in group))
         return merged[:depth]
 
