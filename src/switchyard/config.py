@@ -110,7 +110,6 @@ class HttpConfig(_Model):
     allowed_hosts: list[str] = []
     allowed_origins: list[str] = []
     session_idle_timeout: Annotated[float, Field(gt=0)] = 1800.0  # seconds; clients often never DELETE
-    max_request_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024  # one request body
 
 
 def _endpoint_url(value: str, *, loopback_http: bool = False) -> str:
@@ -175,6 +174,7 @@ class GatewayConfig(_Model):
     max_name_length: Annotated[int, Field(ge=1, le=128)] = 64
     request_timeout: Annotated[float, Field(gt=0)] = 60.0
     page_size: Annotated[int, Field(ge=0)] = 0  # items per page of an aggregate list; 0 = one page
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024  # one client message (HTTP body, stdio line)
     registry: Annotated[str | None, Field(repr=False)] = None  # a database URL may hold a password
     http: HttpConfig = HttpConfig()
     restart: RestartConfig = RestartConfig()

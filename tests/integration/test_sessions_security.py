@@ -24,7 +24,6 @@ from switchyard.front.http_request import new_session_id
 from switchyard.front.stdio import serve_stdio
 from switchyard.gateway import Gateway
 from switchyard.registry import AuditRecord, Store
-from switchyard.upstream.transports import MAX_MESSAGE_BYTES
 from tests.integration.harness import http_front, make_config, running_gateway, stdio_server, wait_for
 from tests.support import faulty_argv
 
@@ -304,7 +303,7 @@ async def test_foreign_origins_and_hosts_are_refused_before_anything_runs(store:
 
 async def test_oversized_bodies_are_refused_without_being_read(store: Store) -> None:
     config = _config(
-        auth={"api_keys": True}, profiles={"basic": {}, "writer": {}}, gateway={"http": {"max_request_bytes": 65536}}
+        auth={"api_keys": True}, profiles={"basic": {}, "writer": {}}, gateway={"max_request_bytes": 65536}
     )
     async with world(store, config) as w, httpx2.AsyncClient(timeout=10) as http:
         alice = await w.open_session(http, "alice")
@@ -342,7 +341,7 @@ async def test_oversized_bodies_are_refused_without_being_read(store: Store) -> 
 
 async def test_stdio_refuses_bad_lines_once_each_and_reads_on(store: Store, tmp_path: Path) -> None:
     ping = b'{"jsonrpc":"2.0","id":4,"method":"ping"}\n'
-    huge = {"jsonrpc": "2.0", "id": "big", "method": "ping", "params": {"pad": "x" * (MAX_MESSAGE_BYTES + 1024)}}
+    huge = {"jsonrpc": "2.0", "id": "big", "method": "ping", "params": {"pad": "x" * 200_000}}
     lines = [
         orjson.dumps(_echo("x")).replace(b'"x"', b'"x\xff\xfe"') + b"\n",
         b"[" + orjson.dumps(_echo("a", 1)) + b"]\n",
@@ -353,7 +352,7 @@ async def test_stdio_refuses_bad_lines_once_each_and_reads_on(store: Store, tmp_
     stdin = tmp_path / "stdin"
     stdin.write_bytes(b"".join(lines))
     stdout = tmp_path / "stdout"
-    async with running_gateway(_config(), store) as gateway:
+    async with running_gateway(_config(gateway={"max_request_bytes": 65536}), store) as gateway:
         with stdin.open("rb") as source, stdout.open("wb") as sink:
             await serve_stdio(gateway, source, sink)
         await gateway.audit.flush()

@@ -357,7 +357,7 @@ def create_app(
     allowed_origins: tuple[str, ...] | list[str] = (),
 ) -> Starlette:
     auth = auth or Authenticator(gateway.config.auth, gateway.store)
-    endpoint = McpEndpoint(gateway, auth, gateway.config.gateway.http.max_request_bytes)
+    endpoint = McpEndpoint(gateway, auth, gateway.config.gateway.max_request_bytes)
     legacy = LegacySseEndpoint(gateway, "/messages", auth, endpoint.max_body)
 
     async def healthz(request: Request) -> Response:

@@ -22,7 +22,6 @@ from switchyard.front.session import Session
 from switchyard.gateway import Gateway
 from switchyard.pipeline import Client
 from switchyard.protocol import jsonrpc
-from switchyard.upstream.transports import MAX_MESSAGE_BYTES
 
 EOF_GRACE = 5.0
 
@@ -45,9 +44,9 @@ class _FileWriter:
         self._closed = True
 
 
-async def _open_pipes(stdin: BinaryIO, stdout: BinaryIO) -> tuple[asyncio.StreamReader, Any]:
+async def _open_pipes(stdin: BinaryIO, stdout: BinaryIO, limit: int) -> tuple[asyncio.StreamReader, Any]:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=MAX_MESSAGE_BYTES)
+    reader = asyncio.StreamReader(limit=limit)
     try:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
     except ValueError:  # a regular file: read it whole, off the event loop
@@ -61,7 +60,8 @@ async def _open_pipes(stdin: BinaryIO, stdout: BinaryIO) -> tuple[asyncio.Stream
 
 
 async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-    reader, writer = await _open_pipes(stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+    limit = gateway.config.gateway.max_request_bytes
+    reader, writer = await _open_pipes(stdin or sys.stdin.buffer, stdout or sys.stdout.buffer, limit)
 
     def send(message: dict[str, Any]) -> None:
         if not writer.is_closing():
@@ -90,7 +90,7 @@ async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: B
     # Plain asyncio tasks, owned by this set: an anyio task group costs ~50 µs more per request here.
     in_flight: set[asyncio.Task[None]] = set()
     try:
-        async for line in _lines(reader, refuse):
+        async for line in _lines(reader, limit, refuse):
             try:
                 message = read_message(line)
             except Rejection as rejection:
@@ -115,7 +115,7 @@ async def serve_stdio(gateway: Gateway, stdin: BinaryIO | None = None, stdout: B
         writer.close()
 
 
-async def _lines(reader: asyncio.StreamReader, refuse: Callable[[Rejection], None]) -> AsyncIterator[bytes]:
+async def _lines(reader: asyncio.StreamReader, limit: int, refuse: Callable[[Rejection], None]) -> AsyncIterator[bytes]:
     """The non-blank lines of the input until EOF. A line over the size limit is refused once and skipped up to
     its newline, without ever holding more than the limit: the next line is read normally."""
     skipping = False
@@ -129,8 +129,8 @@ async def _lines(reader: asyncio.StreamReader, refuse: Callable[[Rejection], Non
         except asyncio.LimitOverrunError as exc:
             await reader.readexactly(exc.consumed)  # drop what is buffered of the long line
             if not skipping:
-                text = f"Message too large: the limit is {MAX_MESSAGE_BYTES} bytes per line"
-                refuse(Rejection(413, GatewayError(Reason.REQUEST_TOO_LARGE, text, limit_bytes=MAX_MESSAGE_BYTES)))
+                text = f"Message too large: the limit is {limit} bytes per line"
+                refuse(Rejection(413, GatewayError(Reason.REQUEST_TOO_LARGE, text, limit_bytes=limit)))
                 skipping = True
             continue
         if skipping:
