@@ -30,6 +30,8 @@ _STOP_TEXT = """
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
 
+# snowballstemmer runs PyStemmer's C build of the same algorithm when it is installed (same stems, ~20x faster,
+# which is most of a cold index build); its own pure-Python code otherwise.
 _stemmer = snowballstemmer.stemmer("english")
 
 
