@@ -20,6 +20,7 @@ from switchyard import naming
 from switchyard.catalogue import KINDS, Catalogue, Entry, Listing, NamingPolicy
 from switchyard.config import Config, ServerConfig
 from switchyard.errors import GatewayError, Reason
+from switchyard.observability import metrics
 from switchyard.observability.logging import REDACTOR, remember_secrets
 from switchyard.observability.redaction import config_secrets
 from switchyard.pipeline import Client, Requester, Target, build_chain
@@ -83,7 +84,7 @@ class Gateway:
         self._tasks: anyio.abc.TaskGroup | None = None
         for server in servers:
             self._add_backend(server)
-        self.audit = AuditWriter(store)
+        self.audit = AuditWriter(store, observer=metrics.count_refusal)
         self.pinning = Pinning(config.security.pinning, audit=self.audit.submit, public_names=self._public_names)
         if store is not None:
             self.pinning.attach(store, self._rescreen)

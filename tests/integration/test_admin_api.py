@@ -292,7 +292,10 @@ async def test_metrics_are_admin_only_bounded_and_count_calls(world: World) -> N
     }
     assert samples[("switchyard_calls_total", (("outcome", "allow"), ("server", "ref"), ("tool", "ref__echo")))] >= 1
     assert samples[("switchyard_calls_total", (("outcome", "deny"), ("server", "none"), ("tool", "other")))] >= 1
-    assert samples[("switchyard_refusals_total", (("reason", "not_allowed"),))] >= 1
+    # Refusals by their audit reason, wherever they were made: the pipeline, the admin API, /metrics itself.
+    assert samples[("switchyard_refusals_total", (("reason", "unknown_tool"),))] >= 1
+    assert samples[("switchyard_refusals_total", (("reason", "admin_auth"),))] >= 2
+    assert samples[("switchyard_refusals_total", (("reason", "forbidden"),))] >= 1
     assert samples[("switchyard_backend_state", (("server", "ref"), ("state", "up")))] == 1
     assert ("switchyard_sessions", ()) in samples and ("switchyard_pins_pending", ()) in samples
     assert ("switchyard_inflight_calls", ()) in samples

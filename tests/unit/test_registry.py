@@ -810,6 +810,13 @@ async def test_writer_run_survives_a_failed_write() -> None:
     assert [[r.request_id for r in batch] for batch in flaky.batches] == [["1"]]
 
 
+async def test_writer_shows_every_record_to_its_observer_store_or_not() -> None:
+    seen: list[AuditRecord] = []
+    writer = AuditWriter(None, observer=seen.append)
+    writer.submit(record(1, decision="deny", reason="not_allowed"))
+    assert [r.request_id for r in seen] == ["1"] and writer.pending == 0
+
+
 async def test_writer_without_store_discards() -> None:
     writer = AuditWriter(None)
     writer.submit(record(1))

@@ -240,7 +240,7 @@ class AdminApi:
         return SecurityHeaders(starlette)
 
     async def _openapi(self, request: Request) -> Response:
-        refused = await self._admin(request, "openapi")
+        refused = await self.admit(request, "openapi")
         if isinstance(refused, Response):
             return refused
         return JSONResponse(openapi_document())
@@ -252,7 +252,7 @@ class AdminApi:
         return endpoint
 
     async def _handle(self, request: Request, operation: Operation) -> Response:
-        identity = await self._admin(request, operation.operation_id)
+        identity = await self.admit(request, operation.operation_id)
         if isinstance(identity, Response):
             return identity
         service = self._service()
@@ -275,7 +275,7 @@ class AdminApi:
         body = TypeAdapter(operation.response).dump_json(result)
         return Response(body, status_code=operation.status, media_type="application/json")
 
-    async def _admin(self, request: Request, operation_id: str) -> Identity | Response:
+    async def admit(self, request: Request, operation_id: str) -> Identity | Response:
         """The caller if it holds an admin credential; else the 401 or 403 to answer (audited)."""
         if not self._auth.enabled:
             self._refusal(request, "anonymous", "deny", "admin_auth_off", operation_id)

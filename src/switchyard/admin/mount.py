@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from switchyard.admin.api import PREFIX, AdminApi, SecurityHeaders
 from switchyard.admin.models import ToolOut
 from switchyard.admin.service import AdminService
-from switchyard.front.auth import Authenticator, AuthRefused
+from switchyard.front.auth import Authenticator
 from switchyard.front.guard import LOOPBACK_HOSTS
 from switchyard.gateway import Gateway
 from switchyard.observability import metrics
@@ -38,22 +38,12 @@ def admin_routes(gateway: Gateway, auth: Authenticator, host: str) -> list[BaseR
 
     async def scrape(request: Request) -> Response:
         if not public:
-            refused = await _metrics_refusal(auth, request)
-            if refused is not None:
-                return refused
+            admitted = await api.admit(request, "metrics")
+            if isinstance(admitted, Response):
+                return admitted
         return Response(metrics.render(state), media_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     return [Mount(PREFIX, app=api.app()), Route("/metrics", SecurityHeaders(request_response(scrape)), methods=["GET"])]
-
-
-async def _metrics_refusal(auth: Authenticator, request: Request) -> Response | None:
-    if not auth.enabled:
-        return Response("metrics need an admin credential: turn on auth, or set metrics.public on loopback", 403)
-    try:
-        identity = await auth.identify(request.headers)
-    except AuthRefused as refusal:
-        return auth.challenge(refusal)
-    return None if identity.role == "admin" else Response("not an admin credential", 403)
 
 
 def _tools(gateway: Gateway) -> list[ToolOut]:

@@ -6,18 +6,25 @@ outcomes and reasons from fixed sets. No label or value ever carries a secret, a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+if TYPE_CHECKING:
+    from switchyard.registry.records import AuditRecord
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OTHER_TOOL = "other"
 NO_SERVER = "none"
 BACKEND_STATES = ("starting", "up", "down", "stopped")
+REFUSALS = frozenset({"deny", "reject"})
+_REASON_LABEL = re.compile(r"[a-z][a-z0-9_]{0,47}")  # the gateway's own reason names; anything else is "other"
 
 # The process's metrics. Several gateways in one process (tests) share them: counters only ever grow.
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -38,7 +45,7 @@ call_seconds = Histogram(
 inflight = Gauge("switchyard_inflight_calls", "Calls in the pipeline now.", registry=REGISTRY)
 refusals_total = Counter(
     "switchyard_refusals_total",
-    "Requests refused (denied by policy or rejected before it), by reason.",
+    "Requests refused (denied by policy or rejected before it), by the audit's precise reason.",
     ["reason"],
     registry=REGISTRY,
 )
@@ -88,6 +95,13 @@ def render(state: GatewayState) -> bytes:
     per_gateway = CollectorRegistry(auto_describe=False)
     per_gateway.register(_GatewayCollector(state))
     return generate_latest(REGISTRY) + generate_latest(per_gateway)
+
+
+def count_refusal(record: AuditRecord) -> None:
+    """Count a refusal from its audit record: every refusal, wherever made (front, pipeline, admin), is audited."""
+    if record.decision in REFUSALS:
+        reason = record.reason or ""
+        refusals_total.labels(reason if _REASON_LABEL.fullmatch(reason) else OTHER_TOOL).inc()
 
 
 def tool_label(tool: str | None, known: Callable[[str], bool]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import anyio
@@ -27,7 +27,8 @@ class AuditWriter:
     """Batches audit records off the hot path: submit() never blocks or awaits.
 
     Call `submit` from the event loop thread; run `run()` in a task group. With no store, records are
-    discarded. A failed batch goes back to the front of the queue and is retried with backoff.
+    discarded. A failed batch goes back to the front of the queue and is retried with backoff. `observer`
+    sees every record submitted, store or not (metrics count refusals with it).
     """
 
     def __init__(
@@ -38,6 +39,8 @@ class AuditWriter:
         flush_interval: float = 0.5,
         max_queue: int = 100_000,
         shutdown_timeout: float = 5.0,
+        observer: Callable[[AuditRecord], None] | None = None,
+        write_limit: float = 30.0,
     ) -> None:
         if max_batch < 1 or max_queue < 1 or flush_interval <= 0:
             raise ValueError("max_batch, max_queue and flush_interval must be positive")
@@ -46,6 +49,8 @@ class AuditWriter:
         self._flush_interval = flush_interval
         self._max_queue = max_queue
         self._shutdown_timeout = shutdown_timeout
+        self._observer = observer
+        self._write_limit = write_limit
         self._queue: deque[AuditRecord] = deque()
         self._wakeup: anyio.Event | None = None
         self._lock: anyio.Lock | None = None
@@ -62,6 +67,8 @@ class AuditWriter:
 
     def submit(self, record: AuditRecord) -> None:
         """Queue `record`; when the queue is full the oldest record is dropped and counted."""
+        if self._observer is not None:
+            self._observer(record)
         if self._store is None:
             return
         queue = self._queue
@@ -128,7 +135,12 @@ class AuditWriter:
                 popleft = queue.popleft
                 batch = [popleft() for _ in range(self._max_batch)]
             try:
-                await self._store.append_audit(batch)
+                # Shielded: a write cancelled after the database committed it would be requeued and written
+                # twice. Cancellation waits for the write instead, up to a limit.
+                with anyio.move_on_after(self._write_limit, shield=True) as scope:
+                    await self._store.append_audit(batch)
+                if scope.cancelled_caught:
+                    raise TimeoutError(f"audit write took over {self._write_limit:g}s")
             except BaseException:
                 self._requeue(batch)
                 raise
