@@ -119,6 +119,10 @@ class Case:
         """Refusals the case may cause in a number it cannot know (e.g. a rate limit)."""
         self.expect.any_refusals.update(reasons)
 
+    def may_refuse_anything(self) -> None:
+        """A fuzzer: refusals of any reason are expected; the records must still be well-formed."""
+        self.expect.anything = True
+
     def bob_takes_part(self) -> None:
         """bob is one of the case's own parties (his load is the case): INV-2 keeps its identity checks only."""
         self.expect.bob_loaded = True

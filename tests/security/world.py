@@ -455,7 +455,15 @@ class World:
             "admin": Peer(self, "admin", self.keys["admin"]),
             "anonymous": Peer(self, "anonymous", None),
         }
+        self._warm_up()
         return self
+
+    def _warm_up(self) -> None:
+        """Take the gateway through its first-use paths (the 2026-07-28 header checks import lazily and stall the
+        event loop about a second the first time), so that no case is charged with that one-time cost."""
+        probe = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        admin = self.peers["admin"]
+        admin.post(probe, headers=admin.headers(session=False, version=MODERN_PROTOCOL, **{"Mcp-Method": "x"}))
 
     async def _make_keys(self) -> dict[str, str]:
         store = await Store.open(str(self.registry))
