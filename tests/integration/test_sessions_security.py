@@ -336,6 +336,17 @@ async def test_oversized_bodies_are_refused_without_being_read(store: Store) -> 
     assert reasons == ["request_too_large"] * 3
 
 
+async def test_a_rate_limited_call_answers_429_with_retry_after(store: Store) -> None:
+    config = _config(auth={"api_keys": True}, profiles={"basic": {}, "writer": {}}, limits={"rate": 0.5, "burst": 1})
+    async with world(store, config) as w, httpx2.AsyncClient() as http:
+        alice = await w.open_session(http, "alice")
+        first = await http.post(w.url, json=_echo("one"), headers=w.headers("alice", alice))
+        second = await http.post(w.url, json=_echo("two"), headers=w.headers("alice", alice))
+    assert first.status_code == 200 and first.json()["result"]["content"][0]["text"] == "one"
+    assert second.status_code == 429 and int(second.headers["retry-after"]) >= 1
+    assert second.json()["error"]["data"]["reason"] == "rate_limited"
+
+
 # -- stdio -------------------------------------------------------------------------------------------------
 
 

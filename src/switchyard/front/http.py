@@ -7,7 +7,8 @@ session's GET stream.
 
 Before any JSON-RPC handling a request passes the Host/Origin guard (guard.py) and authentication (auth.py);
 a session belongs to the principal (and profile) that opened it, and to anyone else it does not exist.
-`/mcp/{profile}` serves a named profile. Every refusal is audited with its precise reason.
+`/mcp/{profile}` serves a named profile. Every refusal is audited with its precise reason. A call refused by
+a rate, in-flight or session limit answers HTTP 429 with Retry-After (other call errors travel with 200).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import math
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -57,6 +59,7 @@ UNSOLICITED_BUFFER = 1000
 _SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 _PROTOCOL_LADDER_CODES = (-32020, -32021, -32022)  # a modern request refused before dispatch (header checks)
 _SESSION_NOT_FOUND = "Session not found (it ended or never existed)"
+_LIMIT_REASONS = (Reason.RATE_LIMITED.value, Reason.TOO_MANY_INFLIGHT.value, Reason.TOO_MANY_SESSIONS.value)
 
 
 class HttpSession:
@@ -248,7 +251,12 @@ class McpEndpoint:
             if on_finish is not None:
                 on_finish()
             final = _final(task, message)
-            return _json(final, status=status(final["error"]) if "error" in final else 200)
+            if "error" not in final:
+                return _json(final)
+            retry = _retry_after(final["error"])
+            if retry is not None:  # a limit, not a failure of the call: HTTP says so, and when to come back
+                return _json(final, headers={"Retry-After": retry}, status=429)
+            return _json(final, status=status(final["error"]))
         if archive is not None:
             archive.add(stream)
 
@@ -340,6 +348,15 @@ def _final(task: asyncio.Task[Message | None], message: Message) -> Message:
     return task.result() or jsonrpc.error(
         message["id"], GatewayError(Reason.CANCELLED, "Request cancelled").to_jsonrpc()
     )
+
+
+def _retry_after(error: dict[str, Any]) -> str | None:
+    """Retry-After (whole seconds) for an error that a rate, in-flight or session limit caused, else None."""
+    data = error.get("data")
+    if not isinstance(data, dict) or data.get("reason") not in _LIMIT_REASONS:
+        return None
+    wait_ms = data.get("retry_after_ms")
+    return str(max(1, math.ceil(wait_ms / 1000))) if isinstance(wait_ms, int | float) else "1"
 
 
 def _json(message: Message | None, headers: dict[str, str] | None = None, status: int = 200) -> Response:
