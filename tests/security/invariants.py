@@ -271,7 +271,9 @@ def check_audit(world: World, base: Baseline, expectations: Expectations, fence:
     for row in rows:
         missing = [name for name in AUDIT_FIELDS if row.get(name) in (None, "") and name != "reason"]
         if missing == ["request_id"] and (
-            row["decision"] == "reject" or row["transport"] in ("internal", "cli", "admin") or row["method"].startswith("session/")
+            row["decision"] == "reject"
+            or row["transport"] in ("internal", "cli", "admin")
+            or row["method"].startswith("session/")
         ):
             missing = []  # refused before a JSON-RPC id was read, a session event, the gateway's own, or an admin's
         if missing:

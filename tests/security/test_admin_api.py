@@ -32,7 +32,6 @@ CREDENTIALS = ["none", "alice", "bob", "garbage_bearer", "query_token", "admin"]
 @pytest.mark.case("SEC-ADMIN-001")
 @pytest.mark.parametrize("credential", CREDENTIALS)
 def test_every_admin_route_demands_an_admin_credential(world: World, case: Case, credential: str) -> None:
-    peer = world.peer({"alice": "alice", "bob": "bob", "admin": "admin"}.get(credential, "anonymous"))
     statuses: dict[str, int] = {}
     for method, path in routes(world):
         headers = {"Content-Type": "application/json"}

@@ -92,5 +92,7 @@ def test_search_never_returns_forbidden_tools(world: World, case: Case, query: s
     alice.initialize()
     for arguments in ({"query": query, "limit": 20}, {"query": query, "server": "admin_tools"}):
         found = alice.call(SEARCH, arguments).message["result"].get("structuredContent", {}).get("tools", [])
-        forbidden = [t["name"] for t in found if t["server"] in ("secret_srv", "admin_tools") or t["tool"] == "write_file"]
+        forbidden = [
+            t["name"] for t in found if t["server"] in ("secret_srv", "admin_tools") or t["tool"] == "write_file"
+        ]
         assert forbidden == [], f"search offered forbidden tools: {forbidden}"

@@ -57,8 +57,12 @@ def test_a_failing_spawn_names_the_command_not_the_environment(world: World, cas
         environment["CANARY_ENV_SECRET"] = ENV_SECRET
     argv = [sys.executable, "-m", "switchyard", "serve", "--stdio", "-c", str(config), "--log-level", "debug"]
     argv += ["--registry", str(world.root / f"spawn-{form}.sqlite3")]
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25",
-            "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
     done = subprocess.run(
         argv, input=json.dumps(init) + "\n", env=environment, capture_output=True, text=True, timeout=60, check=False
     )
@@ -120,7 +124,9 @@ def test_changing_a_backend_command_through_the_admin_api_is_refused(world: Worl
     for name in ("echo", "injected-new"):
         reply = peer.request("PATCH", f"{ADMIN_API}/servers/{name}", body=body, headers=peer.headers(session=False))
         assert reply.status in ((403,) if who == "alice" else (403, 409, 422, 404))
-    created = peer.request("POST", f"{ADMIN_API}/servers", body={"name": "shelly", **body}, headers=peer.headers(session=False))
+    created = peer.request(
+        "POST", f"{ADMIN_API}/servers", body={"name": "shelly", **body}, headers=peer.headers(session=False)
+    )
     assert created.status in ((403,) if who == "alice" else (403, 422))
     assert not marker.exists()
     case.may_refuse("admin_forbidden", "forbidden", "command_changes_disabled", "not_found", "invalid", "admin_auth")

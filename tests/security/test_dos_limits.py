@@ -215,8 +215,12 @@ def test_the_circuit_opens_on_a_failing_backend_and_a_probe_closes_it(world: Wor
             fast.append(time.perf_counter() - started)
             time.sleep(0.06)  # under the 20/s rate limit
         reached = len(world.calls_received("evil")) - before
-        opened = [i for i, a in enumerate(answers) if a.get("error", {}).get("data", {}).get("reason") == "circuit_open"]
-        assert opened and opened[0] == 5, f"the circuit should open after 5 failures: {[a.get('error') for a in answers]}"
+        opened = [
+            i for i, a in enumerate(answers) if a.get("error", {}).get("data", {}).get("reason") == "circuit_open"
+        ]
+        assert opened and opened[0] == 5, (
+            f"the circuit should open after 5 failures: {[a.get('error') for a in answers]}"
+        )
         assert reached == 5, f"evil was contacted {reached} times; an open circuit must not contact it"
         assert all(fast[i] < 0.05 for i in opened), "open-circuit refusals must be immediate"
         assert all(answers[i]["error"]["data"].get("retry_after_ms", 0) > 0 for i in opened)

@@ -1,4 +1,4 @@
-"""egress/ssrf: SEC-SSRF-001 (a backend's 401 points at an internal address) and SEC-SSRF-003 (admin-registered URLs)."""
+"""egress/ssrf: SEC-SSRF-001 (a backend's 401 points at an internal address), SEC-SSRF-003 (admin-registered URLs)."""
 
 from __future__ import annotations
 

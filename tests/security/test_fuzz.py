@@ -93,14 +93,30 @@ def test_fuzzed_http_headers_never_break_the_gateway(world: World, case: Case) -
     case.may_refuse_anything()
     alice = world.peer("alice")
     alice.initialize()
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo__echo", "arguments": {"text": "f"}}}
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "echo__echo", "arguments": {"text": "f"}},
+    }
 
     @settings(BUDGET, max_examples=HEADER_EXAMPLES)
     @given(
         changes=st.dictionaries(
             st.sampled_from(
-                ["Content-Type", "Accept", "MCP-Protocol-Version", "Mcp-Session-Id", "Authorization", "Origin",
-                 "Mcp-Method", "Mcp-Name", "Last-Event-ID", "Content-Encoding", "Host"]
+                [
+                    "Content-Type",
+                    "Accept",
+                    "MCP-Protocol-Version",
+                    "Mcp-Session-Id",
+                    "Authorization",
+                    "Origin",
+                    "Mcp-Method",
+                    "Mcp-Name",
+                    "Last-Event-ID",
+                    "Content-Encoding",
+                    "Host",
+                ]
             ),
             header_values,
             max_size=4,

@@ -75,7 +75,9 @@ def test_invalid_utf8_over_http_is_a_parse_error(world: World, case: Case, bad: 
     assert_error(reply.message, "PARSE_ERROR")
     assert reply.message["id"] is None
     case.refused("parse_error")
-    assert not any("\ufffd" in json.dumps(call) or "\\ufffd" in json.dumps(call) for call in world.calls_received("echo"))
+    assert not any(
+        "\ufffd" in json.dumps(call) or "\\ufffd" in json.dumps(call) for call in world.calls_received("echo")
+    )
 
 
 @pytest.mark.case("SEC-JSON-002")
@@ -98,16 +100,36 @@ def test_invalid_utf8_on_stdio_gets_one_error_line_and_the_loop_keeps_reading(
 
 BATCHES = {
     "allowed_and_denied": [
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo__echo", "arguments": {"text": "a"}}},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "admin_tools__delete_all", "arguments": {}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "echo__echo", "arguments": {"text": "a"}},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "admin_tools__delete_all", "arguments": {}},
+        },
     ],
     "empty": [],
     "denied_only": [
-        {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "admin_tools__delete_all", "arguments": {}}}
+        {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": "admin_tools__delete_all", "arguments": {}},
+        }
     ],
     "notification_and_call": [
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": {"name": "admin_tools__delete_all", "arguments": {}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 8,
+            "method": "tools/call",
+            "params": {"name": "admin_tools__delete_all", "arguments": {}},
+        },
     ],
 }
 

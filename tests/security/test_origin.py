@@ -84,7 +84,9 @@ def test_a_host_outside_the_allowed_hosts_is_refused(world: World, case: Case, i
     headers = {**admin.headers(session=False), "Host": host}
     if origin:
         headers["Origin"] = origin
-    reply = admin.request("POST" if path == MCP_PATH else "GET", path, body=INIT if path == MCP_PATH else None, headers=headers)
+    reply = admin.request(
+        "POST" if path == MCP_PATH else "GET", path, body=INIT if path == MCP_PATH else None, headers=headers
+    )
     assert reply.status in (421, 403)
     assert "mcp-session-id" not in {k.lower() for k in reply.headers}
     case.refused("forbidden_host", "forbidden_origin")

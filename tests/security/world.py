@@ -278,7 +278,11 @@ class Peer:
             "jsonrpc": "2.0",
             "id": self.next_id(),
             "method": "initialize",
-            "params": {"protocolVersion": PROTOCOL, "capabilities": {}, "clientInfo": {"name": self.name, "version": "1"}},
+            "params": {
+                "protocolVersion": PROTOCOL,
+                "capabilities": {},
+                "clientInfo": {"name": self.name, "version": "1"},
+            },
         }
         reply = self.post(init)
         assert reply.status == 200, f"{self.name}: initialize answered HTTP {reply.status}: {reply.text[:300]}"
@@ -381,7 +385,12 @@ class World:
             "admin_tools": self._stdio("admin_tools"),
             "secret_srv": self._stdio("secret_srv", env={"API_TOKEN": ENV_SECRET}),
             "evil": self._stdio("evil"),
-            "evil_http": {"type": "http", "url": self._http_url("evil_http"), "headers": upstream, "protocol": "legacy"},
+            "evil_http": {
+                "type": "http",
+                "url": self._http_url("evil_http"),
+                "headers": upstream,
+                "protocol": "legacy",
+            },
         }
         allowed_hosts = [self.host, f"localhost:{self.port}", f"[::1]:{self.port}"]
         data: dict[str, Any] = {
@@ -469,7 +478,11 @@ class World:
         store = await Store.open(str(self.registry))
         try:
             keys = {}
-            for name, profile, role in (("alice", "basic", "client"), ("bob", "writer", "client"), ("admin", None, "admin")):
+            for name, profile, role in (
+                ("alice", "basic", "client"),
+                ("bob", "writer", "client"),
+                ("admin", None, "admin"),
+            ):
                 _, keys[name] = await store.create_api_key(name, profile, role)
             return keys
         finally:
@@ -486,7 +499,9 @@ class World:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited with {self.proc.returncode}: {self.stderr_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"gateway exited with {self.proc.returncode}: {self.stderr_path.read_text()[-3000:]}"
+                )
             with contextlib.suppress(httpx2.HTTPError):
                 ready = httpx2.get(self.base_url + READY_PATH, timeout=2)
                 if ready.status_code == 200 and ready.json().get("status") not in ("starting", None):
