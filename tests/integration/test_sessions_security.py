@@ -183,6 +183,38 @@ async def test_idle_sessions_expire_after_the_configured_ttl(store: Store) -> No
         assert "session_expired" in [r.reason for r in await w.events()]
 
 
+async def test_legacy_sse_streams_need_credentials_and_belong_to_their_principal(store: Store) -> None:
+    async with world(store) as w, httpx2.AsyncClient(timeout=10) as http:
+        base = w.url.removesuffix("/mcp")
+        assert (await http.get(f"{base}/sse")).status_code == 401
+        auth = {"Authorization": f"Bearer {w.secrets['alice']}"}
+        async with http.stream("GET", f"{base}/sse", headers=auth) as stream:
+            lines = stream.aiter_lines()
+            async for line in lines:
+                if line.startswith("data:"):
+                    endpoint = line[5:].strip()
+                    break
+            (served,) = w.gateway.sessions
+            assert (served.client.principal, served.client.transport, served.client.profile) == (
+                "alice",
+                "sse",
+                "basic",
+            )
+            ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            json_headers = {"Content-Type": "application/json"}
+            bob = {**json_headers, "Authorization": f"Bearer {w.secrets['bob']}"}
+            assert (await http.post(base + endpoint, json=ping, headers=bob)).status_code == 404
+            assert (await http.post(base + endpoint, json=ping, headers=json_headers)).status_code == 401
+            mine = await http.post(base + endpoint, json=ping, headers={**json_headers, **auth})
+            assert mine.status_code == 202
+            async for line in lines:
+                if line.startswith("data:"):
+                    assert json.loads(line[5:]) == {"jsonrpc": "2.0", "id": 1, "result": {}}
+                    break
+        reasons = [r.reason for r in await w.refusals()]
+    assert reasons == ["no_credentials", "session_principal_mismatch", "no_credentials"]
+
+
 # -- profiles' endpoints -----------------------------------------------------------------------------------
 
 
