@@ -82,9 +82,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 # -- the world -----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """The default world: API keys, profiles basic/writer, every backend; one gateway for the module."""
+    """The default world: API keys, profiles basic/writer, every backend; one gateway for every module that does
+    not define its own `world` (a module needing other settings overrides this fixture)."""
     world = World(tmp_path_factory.mktemp("world"))
     try:
         world.start()

@@ -64,28 +64,28 @@ REQUESTS = ["post_initialize", "get_stream", "delete_session", "modern_call"]
 
 
 @pytest.mark.case("SEC-AUTH-001")
-@pytest.mark.parametrize("request_name", REQUESTS)
 @pytest.mark.parametrize("credential", ["none", "empty_bearer", "basic_scheme", "bearer_lowercase_garbage"])
-def test_no_credentials_get_401_with_the_metadata_challenge(
-    world: World, case: Case, request_name: str, credential: str
-) -> None:
-    method, body, headers = _unauthenticated_requests(world)[request_name]
-    headers = dict(headers)
-    headers.update(
-        {
-            "none": {},
-            "empty_bearer": {"Authorization": "Bearer"},
-            "basic_scheme": {"Authorization": "Basic YWxpY2U6cGFzc3dvcmQ="},
-            "bearer_lowercase_garbage": {"Authorization": "bearer not-a-key"},
-        }[credential]
-    )
-    reply = world.peer("anonymous").request(method, MCP_PATH, body=body, headers=headers)
-    assert reply.status == 401
-    challenge = reply.headers.get("www-authenticate", "")
-    assert challenge.startswith("Bearer ")
-    assert f'resource_metadata="http://127.0.0.1:8931{METADATA}"' in challenge
-    assert "mcp-session-id" not in reply.headers
-    case.refused("no_credentials", "invalid_token", "invalid_key")
+def test_no_credentials_get_401_with_the_metadata_challenge(world: World, case: Case, credential: str) -> None:
+    before = len(world.received("echo"))
+    for request_name in REQUESTS:
+        method, body, headers = _unauthenticated_requests(world)[request_name]
+        headers = dict(headers)
+        headers.update(
+            {
+                "none": {},
+                "empty_bearer": {"Authorization": "Bearer"},
+                "basic_scheme": {"Authorization": "Basic YWxpY2U6cGFzc3dvcmQ="},
+                "bearer_lowercase_garbage": {"Authorization": "bearer not-a-key"},
+            }[credential]
+        )
+        reply = world.peer("anonymous").request(method, MCP_PATH, body=body, headers=headers)
+        assert reply.status == 401, f"{request_name}: {reply.status}"
+        challenge = reply.headers.get("www-authenticate", "")
+        assert challenge.startswith("Bearer ")
+        assert f'resource_metadata="http://127.0.0.1:8931{METADATA}"' in challenge
+        assert "mcp-session-id" not in reply.headers
+        case.refused("no_credentials", "invalid_token", "invalid_key")
+    assert not [e for e in world.received("echo")[before:] if '"text":"x"' in e.get("line", "")], "a refused call ran"
 
 
 @pytest.mark.case("SEC-AUTH-001")
