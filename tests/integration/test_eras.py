@@ -11,6 +11,7 @@ import httpx2
 import pytest
 from mcp import Client
 
+from switchyard.upstream.backend import DISCOVER_TIMEOUT, State
 from tests.integration.harness import (
     gateway_stdio_params,
     http_front,
@@ -143,6 +144,16 @@ async def test_each_backend_is_spoken_to_in_the_era_it_negotiates() -> None:
     pinned = make_config({"time": stdio_server(time_server_argv(), protocol="legacy")})
     async with running_gateway(pinned) as gateway:
         assert gateway.backends["time"].protocol_version == "2025-11-25"
+
+
+async def test_a_modern_backend_slow_to_start_is_still_probed_into_its_era() -> None:
+    """It answers `server/discover` only after the gateway also offered `initialize` (which it then refuses):
+    the late answer wins, on the first attempt, instead of a failed start and a restart."""
+    slow_argv = ["sh", "-c", f'sleep {DISCOVER_TIMEOUT + 1:g} && exec "$0" "$@"', *time_server_argv()]
+    async with running_gateway(make_config({"time": stdio_server(slow_argv)})) as gateway:
+        backend = gateway.backends["time"]
+        assert (backend.protocol_version, backend.state, backend.restarts) == ("2026-07-28", State.UP, 0)
+        assert "time__get_current_time" in {e.public_name for e in gateway.catalogue.tools}
 
 
 @pytest.mark.parametrize("front", ["http", "stdio"])

@@ -7,6 +7,7 @@ reason, so no caller ever waits on a dead backend.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import time
@@ -185,39 +186,63 @@ class Backend:
             self._on_listing(self)
 
     async def _handshake(self, connection: Connection, stream: MessageStream) -> None:
-        """Speak the era the backend negotiates: probe `server/discover`, else the `initialize` handshake."""
-        if self.config.protocol != "legacy" and await self._discover(connection, stream):
-            return
-        await self._initialize(connection)
+        """Speak the era the backend negotiates: probe `server/discover`, else the `initialize` handshake.
 
-    async def _discover(self, connection: Connection, stream: MessageStream) -> bool:
+        A backend that stays silent for DISCOVER_TIMEOUT is offered `initialize` too, with the probe still
+        pending: a legacy server that ignores unknown requests accepts the handshake, while a 2026-07-28 server
+        that was only slow to start answers the probe late and refuses the handshake. Whichever it accepts wins.
+        """
+        if self.config.protocol == "legacy":
+            await self._initialize(connection)
+            return
         forced = self.config.protocol == MODERN
         envelope = modern.envelope_meta(MODERN, self._client_capabilities, GATEWAY_INFO)
         stream.protocol_version = MODERN
-        timeout = self._start_timeout if forced else DISCOVER_TIMEOUT
+        probe = asyncio.ensure_future(self._probe(connection, envelope, forced=forced))
         try:
-            try:
-                result = await connection.request("server/discover", {"_meta": envelope}, timeout=timeout)
-            except BackendError as exc:
-                # An unsupported-version answer is a modern server speaking: retry once if it lists our version.
-                supported = (exc.error.get("data") or {}).get("supported") if exc.error.get("code") == -32022 else None
-                if not isinstance(supported, list) or MODERN not in supported:
-                    raise
-                result = await connection.request("server/discover", {"_meta": envelope}, timeout=timeout)
-            supported = result.get("supportedVersions")
-            if not isinstance(supported, list) or MODERN not in supported:
+            done, _ = await asyncio.wait({probe}, timeout=None if forced else DISCOVER_TIMEOUT)
+            if not done:
+                stream.protocol_version = None
+                try:
+                    await self._initialize(connection)
+                    return
+                except BackendError:
+                    stream.protocol_version = MODERN
+            result = await probe
+        finally:
+            probe.cancel()
+        if result is None:
+            if forced:
                 raise GatewayError(Reason.UNSUPPORTED_VERSION, f"Backend '{self.name}' does not support {MODERN}")
-        except (BackendError, GatewayError) as exc:
-            if forced or (isinstance(exc, GatewayError) and exc.reason == Reason.BACKEND_CRASHED):
-                raise
             stream.protocol_version = None
-            return False
+            await self._initialize(connection)
+            return
         self.protocol_version = MODERN
         self.envelope = envelope
         self.server_info = modern.server_info_of(result)
         self.capabilities = result.get("capabilities") or {}
         self.instructions = result.get("instructions")
-        return True
+
+    async def _probe(
+        self, connection: Connection, envelope: dict[str, Any], *, forced: bool
+    ) -> dict[str, Any] | None:
+        """The backend's `server/discover` result, or None when it answers as a handshake-era server."""
+        params = {"_meta": envelope}
+        try:
+            try:
+                result = await connection.request("server/discover", params, timeout=self._start_timeout)
+            except BackendError as exc:
+                # An unsupported-version answer is a modern server speaking: retry once if it lists our version.
+                supported = (exc.error.get("data") or {}).get("supported") if exc.error.get("code") == -32022 else None
+                if not isinstance(supported, list) or MODERN not in supported:
+                    raise
+                result = await connection.request("server/discover", params, timeout=self._start_timeout)
+        except (BackendError, GatewayError) as exc:
+            if forced or (isinstance(exc, GatewayError) and exc.reason == Reason.BACKEND_CRASHED):
+                raise
+            return None
+        supported = result.get("supportedVersions")
+        return result if isinstance(supported, list) and MODERN in supported else None
 
     async def _listen(self, connection: Connection) -> None:
         """A modern backend tells of list changes and resource updates only on a `subscriptions/listen` stream.
@@ -422,11 +447,12 @@ class Backend:
         )
 
     async def _wait_until_up(self) -> Connection:
-        if self.state == State.STARTING or self._restarting_soon():
+        # UP without a connection: it has just ended, and the restart is on its way.
+        if self.state in (State.STARTING, State.UP) or self._restarting_soon():
             # A first start (a per-client session, say) may take as long as any start; a restart is waited
             # for only briefly.
             with anyio.move_on_after(
-                STARTING_WAIT if self.restarts or self.state == State.DOWN else self._start_timeout
+                STARTING_WAIT if self.restarts or self.state != State.STARTING else self._start_timeout
             ):
                 await self._up.wait()
             if self._connection is not None:
