@@ -212,6 +212,11 @@ _UNKNOWN = {
 }
 
 
+# The key under which a transport hands the connection its own failure of one request, inside an error response
+# (a GatewayError object, which no message parsed from a backend can carry).
+TRANSPORT_FAILURE = "switchyard.transport_failure"
+
+
 class BackendError(Exception):
     """A backend's own JSON-RPC error, passed through to the client unchanged."""
 

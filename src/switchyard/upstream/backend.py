@@ -155,6 +155,7 @@ class Backend:
 
                 async def read() -> None:
                     await connection.run()
+                    self._connection_lost()
                     tasks.cancel_scope.cancel()
 
                 tasks.start_soon(read)
@@ -174,10 +175,15 @@ class Backend:
             self._tasks = None
             return connection.close_reason or "connection closed"
 
-    def _mark_down(self) -> None:
+    def _connection_lost(self) -> None:
+        """At once, not after the old process is gone: calls meanwhile wait for the restart instead of meeting
+        the closed connection."""
         self._connection = None
-        if self.state == State.UP or self._up.is_set():
+        if self._up.is_set():
             self._up = anyio.Event()
+
+    def _mark_down(self) -> None:
+        self._connection_lost()
         self.state = State.DOWN
         self.up_since = None
         self.first_attempt_done.set()

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from switchyard.errors import BackendError, GatewayError, Reason
+from switchyard.errors import TRANSPORT_FAILURE, BackendError, GatewayError, Reason
 from switchyard.protocol import jsonrpc
 from switchyard.protocol.jsonrpc import Message, RequestId
 from switchyard.upstream.transports import MessageStream
@@ -133,6 +133,9 @@ class Connection:
             if pending.progress_token is not None:
                 self._progress.pop(pending.progress_token, None)
         if "error" in response:
+            failure = response.get(TRANSPORT_FAILURE)
+            if isinstance(failure, GatewayError):  # the transport's own, not the backend's
+                raise failure
             raise BackendError(response["error"])
         result = response.get("result")
         return result if isinstance(result, dict) else {}

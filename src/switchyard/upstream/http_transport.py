@@ -33,7 +33,7 @@ import httpx2
 import orjson
 
 from switchyard.config import ServerConfig
-from switchyard.errors import GatewayError, Reason
+from switchyard.errors import TRANSPORT_FAILURE, GatewayError, Reason
 from switchyard.protocol import modern
 from switchyard.protocol.jsonrpc import Message, RequestId
 from switchyard.protocol.versions import MODERN_VERSIONS
@@ -385,7 +385,8 @@ class HttpStream:
             return  # the whole connection is failing its pending requests already
         if isinstance(problem, str):
             problem = GatewayError(Reason.BACKEND_UNAVAILABLE, problem, server=self._name)
-        self._inbox.put_nowait({"jsonrpc": "2.0", "id": request_id, "error": problem.to_jsonrpc()})
+        failure = {"jsonrpc": "2.0", "id": request_id, "error": problem.to_jsonrpc(), TRANSPORT_FAILURE: problem}
+        self._inbox.put_nowait(failure)
 
     async def _refused(self, request_id: RequestId, response: httpx2.Response) -> str | None:
         """A 3xx/4xx/5xx answer to a request: relay the backend's JSON-RPC error, else describe the status."""
