@@ -329,6 +329,7 @@ class SearchConfig(_Model):
     max_bound: Annotated[int, Field(ge=1)] = 20  # dynamic mode: tools bound per session, least recently used dropped
     search_tool_name: Ident = "search_tools"
     call_tool_name: Ident = "call_tool"
+    embeddings: bool = False  # hybrid ranking with a local MiniLM model (the `embeddings` extra)
 
     @model_validator(mode="after")
     def _distinct_names(self) -> SearchConfig:

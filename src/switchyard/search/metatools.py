@@ -101,12 +101,12 @@ class MetaTools:
             elif not isinstance(arguments, dict):
                 raise ArgumentProblem(f'"arguments" must be an object, not {_json_type(arguments)}')
             if target.public_name == self.search_name:
-                return self.search(call.client, arguments)
+                return await self.search(call.client, arguments)
             return await self._call(call, arguments)
         except ArgumentProblem as exc:
             return tool_error(f"{target.public_name}: {exc}")
 
-    def search(self, client: Client, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    async def search(self, client: Client, arguments: Mapping[str, Any]) -> dict[str, Any]:
         query = arguments.get("query")
         if not isinstance(query, str) or not query.strip():
             raise ArgumentProblem('"query" must be a non-empty string describing the task')
@@ -121,7 +121,7 @@ class MetaTools:
             entry = self._catalogue.tool(name)
             return entry is not None and self._visible(client, entry)
 
-        hits = self._index.index().search(query, limit, server=server, allowed=allowed)
+        hits = await self._index.search(query, limit, server=server, allowed=allowed)
         tools = [_found(hit) for hit in hits]
         return {
             "content": [{"type": "text", "text": _render(query, tools, self.call_name)}],
