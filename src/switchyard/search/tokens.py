@@ -55,7 +55,10 @@ def _chunk_words(chunk: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1 << 17)
 def _chunk_terms(chunk: str) -> tuple[str, ...]:
     out: list[str] = []
-    for word in _chunk_words(chunk):
+    chunk_words = _chunk_words(chunk)
+    if len(chunk_words) == 2 and chunk.isalpha():
+        chunk_words += (chunk.lower(),)  # a brand in two humps ("MySQL", "GitHub") is also the word others write
+    for word in chunk_words:
         if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
             continue
         root = stem(word)
