@@ -12,6 +12,7 @@ import pytest
 
 from tests.security.conftest import Case
 from tests.security.world import (
+    ADMIN_API,
     AWS_KEY_ID,
     AWS_SECRET,
     ENV_SECRET,
@@ -42,6 +43,14 @@ def wait_for_pin(world: World, tool: str, *statuses: str) -> dict[str, Any]:
             return pin
         assert time.monotonic() < deadline, f"evil's {tool} was not screened to {statuses} in {SCREEN_WAIT:g} s: {pin}"
         time.sleep(0.1)
+
+
+def admin_pin(world: World, tool: str) -> dict[str, Any]:
+    """evil's pin for `tool` as the admin API shows it (with the diff of a pending change and the findings)."""
+    admin = world.peer("admin")
+    reply = admin.request("GET", f"{ADMIN_API}/pins/evil/{tool}", headers=admin.headers(session=False))
+    assert reply.status == 200, reply.text[:300]
+    return dict(json.loads(reply.text))
 
 
 def listed(world: World) -> dict[str, dict[str, Any]]:
@@ -109,6 +118,9 @@ def test_a_pinned_tool_that_changes_is_quarantined_until_approved(world: World, 
     assert shown is None or {k: shown.get(k) for k in ORIGINAL} == ORIGINAL, f"the new definition is served: {shown}"
     answer = alice.call(public, {"city": "Oslo"}).message
     assert_error(answer, "TOOL_QUARANTINED", "definition_changed")
+    pending = admin_pin(world, name)
+    assert pending["status"] in ("pending", "quarantined") and pending["pending_hash"] != pending["hash"]
+    assert pending["diff"], "the admin API shows the pending change as a diff"
     approve(world, name)
     served, refused_meanwhile = call_until(world, public, {"city": "Oslo"})
     assert tool_text(served) == "sunny in Oslo"
@@ -157,6 +169,8 @@ def test_a_poisoned_tool_is_withheld_on_first_sight(world: World, case: Case, va
     assert "evil__echo" in tools, "evil's clean tools are still served"
     answer = alice.call(public, {"a": 1, "b": 2, "sidenote": "x"}).message
     assert_error(answer, "TOOL_QUARANTINED", "poisoning_suspected")
+    findings = admin_pin(world, name)["findings"]
+    assert findings and all("rule" in finding and "offset" in finding for finding in findings), findings
     case.refused("poisoning_suspected", count=2)
     assert not [c for c in world.calls_received("evil") if c["params"]["name"] == name]
     offer(world)
