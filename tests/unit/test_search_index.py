@@ -173,12 +173,12 @@ class ConceptEmbedder:
     def stack(self, matrices: Sequence[list[list[float]]]) -> list[list[float]]:
         return [row for matrix in matrices for row in matrix]
 
-    def nearest(self, queries: Sequence[str], matrix: list[list[float]], limit: int) -> list[list[int]]:
+    def nearest(self, queries: Sequence[str], matrix: list[list[float]], limit: int) -> list[list[tuple[int, float]]]:
         out = []
         for wanted in self.embed(queries):
             similarity = [sum(a * b for a, b in zip(row, wanted, strict=True)) for row in matrix]
             ranked = sorted(range(len(matrix)), key=lambda row: (-similarity[row], row))
-            out.append([row for row in ranked if similarity[row] > 0][:limit])
+            out.append([(row, similarity[row]) for row in ranked if similarity[row] > 0][:limit])
         return out
 
 

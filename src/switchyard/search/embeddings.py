@@ -48,8 +48,9 @@ class MiniLMEmbedder:
             return self._numpy.zeros((0, 0), dtype=self._numpy.float32)
         return self._numpy.vstack(matrices)
 
-    def nearest(self, queries: Sequence[str], matrix: Any, limit: int) -> list[list[int]]:
-        """For each query, the row numbers of `matrix` most similar to it, best first (ties by row number)."""
+    def nearest(self, queries: Sequence[str], matrix: Any, limit: int) -> list[list[tuple[int, float]]]:
+        """For each query, the rows of `matrix` most similar to it and their cosine similarity, best first (ties by
+        row number)."""
         if matrix.shape[0] == 0:
             return [[] for _ in queries]
         similarities = self.embed(queries) @ matrix.T
@@ -57,5 +58,6 @@ class MiniLMEmbedder:
         out = []
         for similarity in similarities:
             top = self._numpy.argpartition(-similarity, count - 1)[:count]
-            out.append(sorted(top.tolist(), key=lambda row: (-float(similarity[row]), row)))
+            ranked = sorted(((int(row), float(similarity[row])) for row in top), key=lambda item: (-item[1], item[0]))
+            out.append(ranked)
         return out

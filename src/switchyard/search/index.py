@@ -3,7 +3,7 @@
 Each tool is cut into fields (its name, title, description, parameter names, parameter descriptions and enum
 values, and the server's name and description), each field with its own weight and length normalisation (BM25F).
 A query is stemmed like the documents and widened with words the catalogue itself suggests (see `expansion`);
-an optional `Embedder` adds a semantic ranking fused by reciprocal rank.
+an optional `Embedder` adds a semantic ranking fused by scaled score and rank.
 
 Postings are kept per term and changed only for the server that changed; what depends on the whole catalogue
 (document frequencies are kept exactly, average field lengths and the per-term score lists derived from them) is
@@ -52,8 +52,9 @@ class Embedder(Protocol):
         """The rows of all `matrices`, in order, as one matrix."""
         ...
 
-    def nearest(self, queries: Sequence[str], matrix: Any, limit: int) -> list[list[int]]:
-        """For each query, the row numbers of `matrix` most similar to it, best first, at most `limit`."""
+    def nearest(self, queries: Sequence[str], matrix: Any, limit: int) -> list[list[tuple[int, float]]]:
+        """For each query, the rows of `matrix` most similar to it and their similarity, best first, at most
+        `limit`."""
         ...
 
 
@@ -89,8 +90,13 @@ _PARAMETERS_ONLY = 1  # the tier of _scored's entries that hold a term only in t
 _COMMON_FROM = 1000
 _COMMON_SHARE = 0.05
 _PRUNE_FROM = 64  # terms held by fewer tools are always added in full: cheap, and keeps small catalogues exact
+# Hybrid fusion: each ranker's scores scaled to [0, 1] (BM25 by its best, similarity between the best and the
+# `_FUSION_DEPTH`-th) and added, plus reciprocal-rank fusion at RANK_SHARE of that, rank 1 = 1.0. Scores keep how
+# far ahead a ranker's first choice is (which rank fusion throws away); ranks keep one ranker's flat run of
+# near-equal scores from deciding alone.
 LEXICAL_WEIGHT = 1.0
 SEMANTIC_WEIGHT = 1.0
+RANK_SHARE = 0.5
 
 
 def document_fields(document: ToolDocument) -> tuple[list[str], ...]:
@@ -366,7 +372,7 @@ class ToolIndex:
                     scores[entry_id] = score * (1.0 + 0.05 * shared)
 
     def _fused(self, query: str, scores: dict[int, float], statistics: _Statistics, depth: int) -> dict[int, float]:
-        """Reciprocal rank fusion of the BM25 ranking and the embedder's."""
+        """The BM25 ranking and the embedder's, fused by scaled score and by rank (see RANK_SHARE)."""
         assert self._embedder is not None
         if statistics.vectors is None:
             servers = sorted(self._vectors)
@@ -374,21 +380,35 @@ class ToolIndex:
             statistics.vector_rows = [entry_id for server in servers for entry_id in self._by_server[server]]
         entries = self._entries
         lexical = heapq.nsmallest(depth, scores.items(), key=lambda item: (-item[1], entries[item[0]].document.name))
+        semantic = self._semantic(query, statistics.vectors, depth)
+        rows = statistics.vector_rows
         fused: dict[int, float] = defaultdict(float)
-        for rank, (entry_id, _) in enumerate(lexical):
-            fused[entry_id] += LEXICAL_WEIGHT / (_RRF_K + rank + 1)
-        for rank, row in enumerate(self._semantic_rows(query, statistics.vectors, depth)):
-            fused[statistics.vector_rows[row]] += SEMANTIC_WEIGHT / (_RRF_K + rank + 1)
+        top = lexical[0][1] if lexical and lexical[0][1] > 0 else 1.0
+        for rank, (entry_id, score) in enumerate(lexical):
+            fused[entry_id] += LEXICAL_WEIGHT * (score / top + RANK_SHARE * (_RRF_K + 1) / (_RRF_K + rank + 1))
+        ranked = sorted(semantic.items(), key=lambda item: (-item[1], item[0]))
+        for rank, (row, similarity) in enumerate(ranked):
+            fused[rows[row]] += SEMANTIC_WEIGHT * (similarity + RANK_SHARE * (_RRF_K + 1) / (_RRF_K + rank + 1))
         return fused
 
-    def _semantic_rows(self, query: str, vectors: Any, depth: int) -> list[int]:
-        """The embedder's ranking. A request of several steps is also embedded step by step, and the rankings are
-        interleaved (the whole request first): one vector for "find the bug and post it to Slack" sits between
-        the two tools it needs, each step's vector sits on its own tool."""
+    def _semantic(self, query: str, vectors: Any, depth: int) -> dict[int, float]:
+        """The embedder's best rows, each with its similarity scaled to 1 for the best and 0 for the `depth`-th.
+
+        A request of several steps is also embedded step by step and each row keeps its best: one vector for "find
+        the bug and post it to Slack" sits between the two tools it needs, each step's vector sits on its own tool.
+        """
         assert self._embedder is not None
-        rankings = self._embedder.nearest([query, *clauses(query)], vectors, depth)
-        merged = list(dict.fromkeys(row for group in zip(*rankings, strict=False) for row in group))
-        return merged[:depth]
+        out: dict[int, float] = {}
+        for ranking in self._embedder.nearest([query, *clauses(query)], vectors, depth):
+            if not ranking:
+                continue
+            best, floor = ranking[0][1], ranking[-1][1]
+            spread = best - floor if best > floor else 1.0
+            for row, similarity in ranking:
+                scaled = (similarity - floor) / spread
+                if scaled > out.get(row, -1.0):
+                    out[row] = scaled
+        return out
 
     def _current_statistics(self) -> _Statistics:
         if self._statistics is None:
