@@ -160,11 +160,12 @@ def _walk_schema(schema: Any, names: list[str], text: list[str], depth: int) -> 
 
 
 def document_text(document: ToolDocument) -> str:
-    """One short plain text for the embedder: the tool's name in words, its title, the first sentence of its
-    description (what it does; later sentences are details that blur the meaning), and which product it is."""
-    summary = _SENTENCE_END.split(document.description.strip(), maxsplit=1)[0]
+    """One short plain text for the embedder: the tool's name in words, its title, the first two sentences of its
+    description (what it does and on what; later sentences are details that blur the meaning), and which product
+    it is."""
+    summary = _SENTENCE_END.split(document.description.strip(), maxsplit=2)[:2]
     name = " ".join(words(document.tool))
-    parts = [name, document.title, summary, document.server_description or document.server]
+    parts = [name, document.title, *summary, document.server_description or document.server]
     return ". ".join(part.rstrip(". ") for part in parts if part)
 
 
