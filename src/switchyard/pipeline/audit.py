@@ -39,6 +39,8 @@ class Audit:
             result = await call_next(call)
             if result.get("isError") is True:
                 reason = "tool_error"
+            elif call.redacted:
+                reason, detail = "redacted", ",".join(call.redacted)
             return result
         except GatewayError as exc:
             decision, reason, detail = exc.reason.decision, exc.audit_reason, exc.detail
