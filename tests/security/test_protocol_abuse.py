@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx2
 import pytest
 
 from tests.security.conftest import Case
-from tests.security.world import MODERN_PROTOCOL, PROTOCOL, Peer, World, assert_error, tool_text
+from tests.security.world import MCP_PATH, MODERN_PROTOCOL, PROTOCOL, Peer, World, assert_error, tool_text
 
 CALLS_EACH = 200
 
@@ -128,3 +132,32 @@ def test_unsupported_protocol_version_on_the_2026_path_names_the_supported_ones(
     assert data["requested"] == version
     assert MODERN_PROTOCOL in data["supported"]
     case.refused("unsupported_protocol_version")
+
+
+@pytest.mark.case("SEC-PROTO-004")
+def test_notifications_of_a_call_reach_only_its_session(world: World, case: Case) -> None:
+    alice, listener = world.peer("alice"), world.fresh_peer("bob", local_address="127.0.0.2")
+    alice.initialize()
+    listener.initialize()
+    heard: list[str] = []
+
+    def listen() -> None:
+        headers = {**listener.headers(), "Accept": "text/event-stream"}
+        with contextlib.suppress(httpx2.HTTPError):
+            with listener.client.stream("GET", MCP_PATH, headers=headers, timeout=3) as stream:
+                for chunk in stream.iter_text():
+                    heard.append(chunk)
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    reply = alice.call(
+        "evil__flood", {"count": 50}, headers=alice.headers(Accept="application/json, text/event-stream")
+    )
+    assert tool_text(reply.message) == "flooded"
+    assert all(m.get("id") == reply.message["id"] or "method" in m for m in reply.messages)
+    notes = [m for m in reply.messages if m.get("method") == "notifications/message"]
+    assert len(notes) == 50, "the caller's own session receives its call's log notifications"
+    thread.join(5)
+    listener.close()
+    assert "notifications/message" not in "".join(heard), "another session's log notifications reached bob"
