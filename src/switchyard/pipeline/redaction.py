@@ -10,7 +10,6 @@ hex forms. A structuredContent that no longer matches the tool's outputSchema on
 from __future__ import annotations
 
 import base64
-import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,6 +20,7 @@ import orjson
 from switchyard.config import Config, RedactionConfig
 from switchyard.errors import BackendError, GatewayError, Reason
 from switchyard.pipeline.base import Call, Handler, Target
+from switchyard.protocol.schemas import schema_validator
 
 MIN_SECRET_LENGTH = 8  # shorter configured values are too likely to occur innocently
 CONFIGURED = "configured_secret"
@@ -180,18 +180,5 @@ class Redaction:
 def _still_valid(structured: Any, schema: Any) -> bool:
     if not isinstance(schema, dict):
         return True
-    validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+    validator = schema_validator(schema)
     return validator is None or validator.is_valid(structured)
-
-
-@functools.lru_cache(maxsize=256)
-def _validator(schema_json: bytes) -> Any:
-    import jsonschema
-
-    schema = orjson.loads(schema_json)
-    try:
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        cls.check_schema(schema)
-    except jsonschema.SchemaError:
-        return None
-    return cls(schema)

@@ -8,16 +8,14 @@ the model reads and can correct, rather than as protocol errors.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import orjson
 
 from switchyard.catalogue import Catalogue, Entry
 from switchyard.config import SearchConfig
 from switchyard.errors import BackendError, GatewayError
 from switchyard.pipeline.base import Call, Client, Handler, Target
+from switchyard.protocol.schemas import schema_validator
 from switchyard.search.catalogue_index import CatalogueIndex
 from switchyard.search.index import Hit
 
@@ -200,26 +198,13 @@ def _check_arguments(name: str, schema: Any, arguments: dict[str, Any]) -> None:
     """Catch arguments that cannot match the tool's input schema before they reach the backend."""
     if not isinstance(schema, dict):
         return
-    validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+    validator = schema_validator(schema)
     if validator is None:
         return
     errors = sorted(validator.iter_errors(arguments), key=lambda e: (list(e.absolute_path), e.message))
     if errors:
         problems = "; ".join(_describe(error) for error in errors[:5])
         raise ArgumentProblem(f"invalid arguments for {name}: {problems}")
-
-
-@functools.lru_cache(maxsize=512)
-def _validator(schema_json: bytes) -> Any:
-    import jsonschema
-
-    schema = orjson.loads(schema_json)
-    try:
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        cls.check_schema(schema)
-    except jsonschema.SchemaError:
-        return None  # a schema the backend got wrong: let the backend judge the arguments
-    return cls(schema)
 
 
 def _describe(error: Any) -> str:
