@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -165,3 +166,16 @@ def test_client_credentials_never_reach_a_backend(world: World, case: Case, cred
     for stdio_backend in ("echo", "files", "evil"):
         assert token not in json.dumps(world.starts(stdio_backend))
         assert token not in json.dumps(world.received(stdio_backend))
+
+
+@pytest.mark.case("SEC-SESS-002")
+def test_a_session_opened_with_a_jwt_refuses_the_same_subjects_expired_token(world: World, case: Case) -> None:
+    peer = bearer(world, IDP.token(profile="basic"))
+    session = peer.initialize()
+    expired = bearer(world, IDP.token(profile="basic", exp=int(time.time()) - 600))
+    expired.session = session
+    reply = expired.call("echo__echo", {"text": "x"})
+    assert reply.status == 401
+    assert 'error="invalid_token"' in reply.headers.get("www-authenticate", "")
+    assert tool_text(peer.call("echo__echo", {"text": "still"}).message) == "still"
+    case.refused("expired")

@@ -177,3 +177,21 @@ def test_an_idle_session_expires(tmp_path_factory: pytest.TempPathFactory, world
         assert alice.call("echo__echo", {"text": "x"}).status == 404
     finally:
         idle.stop()
+
+
+@pytest.mark.case("SEC-AUTH-001")
+@pytest.mark.parametrize("method", ["POST", "GET", "DELETE"])
+def test_no_credentials_get_401_in_api_key_mode(world: World, case: Case, method: str) -> None:
+    anonymous = world.peer("anonymous")
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "x", "version": "1"}},
+    }
+    headers = anonymous.headers(**({} if method == "POST" else {"Mcp-Session-Id": secrets.token_hex(16)}))
+    reply = anonymous.request(method, MCP_PATH, body=init if method == "POST" else None, headers=headers, timeout=5)
+    assert reply.status == 401
+    assert reply.headers.get("www-authenticate", "").startswith("Bearer")
+    assert "mcp-session-id" not in reply.headers
+    case.refused("no_credentials")
