@@ -83,6 +83,8 @@ async def serve_gateway(data: Path, hybrid: bool) -> None:
         async with stdio_client(params, errlog=sys.stderr) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             await wait_until_indexed(session, data)
+            if hybrid:
+                await wait_until_hybrid(session)
             loop = asyncio.get_running_loop()
             while True:
                 line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -122,6 +124,16 @@ async def wait_until_indexed(session: Any, data: Path) -> None:
             raise TimeoutError(f"servers not indexed after {START_TIMEOUT:.0f}s: {sorted(pending)[:10]}")
         if pending:
             await asyncio.sleep(0.2)
+
+
+async def wait_until_hybrid(session: Any) -> None:
+    """The gateway loads the embedding model in the background and ranks by BM25 meanwhile. A query of made-up
+    words matches nothing lexically: once it finds tools, the semantic ranker is in."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while not await search(session, "qzxv wvkq jjzx", 1):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the gateway's search not hybrid after {START_TIMEOUT:.0f}s (search.embeddings)")
+        await asyncio.sleep(0.5)
 
 
 def serve_index(data: Path, hybrid: bool) -> None:
