@@ -198,3 +198,32 @@ def test_a_query_word_gluing_two_catalogue_words_matches_both() -> None:
     index.replace_server("cosmos", [tool("cosmos", "list_accounts", "List Cosmos DB accounts.")])
     index.replace_server("sql", [tool("sql", "list_servers", "List SQL servers.")])
     assert names(index, "cosmosdb", limit=1) == ["cosmos__list_accounts"]
+
+
+def test_a_placeholder_in_the_query_favours_the_tool_that_takes_it_as_a_parameter() -> None:
+    index = ToolIndex()
+    string = {"type": "string"}
+    index.replace_server(
+        "hubs",
+        [
+            tool("hubs", "namespace_delete", "Delete a namespace with its event hubs.", {"namespace": string}),
+            tool(
+                "hubs", "eventhub_delete", "Delete one hub of a namespace.", {"namespace": string, "eventHub": string}
+            ),
+        ],
+    )
+
+    def lead(query: str) -> float:
+        scores = {hit.document.tool: hit.score for hit in index.search(query, 2)}
+        return scores["eventhub_delete"] - scores["namespace_delete"]
+
+    # The same words, once as placeholders: only then do they name the parameters the hub's tool takes.
+    assert lead("delete event hub <event_hub_name> in namespace <namespace_name>") > lead(
+        "delete event hub event hub name in namespace namespace name"
+    )
+    assert names(index, "delete the namespace <namespace_name>", limit=1) == ["hubs__namespace_delete"]
+
+
+def test_brand_words_in_two_humps_also_match_as_one_word() -> None:
+    assert "mysql" in terms("MySQL") and "sql" in terms("MySQL")
+    assert "github" in terms("GitHub")

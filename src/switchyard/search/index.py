@@ -94,6 +94,10 @@ _PRUNE_FROM = 64  # terms held by fewer tools are always added in full: cheap, a
 # `_FUSION_DEPTH`-th) and added, plus reciprocal-rank fusion at RANK_SHARE of that, rank 1 = 1.0. Scores keep how
 # far ahead a ranker's first choice is (which rank fusion throws away); ranks keep one ranker's flat run of
 # near-equal scores from deciding alone.
+# A query naming its objects by placeholder: how much the tools that take each of them as a parameter are lifted
+# (a share of the best score, for all of them), among the best few.
+PLACEHOLDER_WEIGHT = 0.2
+_PLACEHOLDER_DEPTH = 30
 LEXICAL_WEIGHT = 1.0
 SEMANTIC_WEIGHT = 1.0
 RANK_SHARE = 0.5
@@ -132,6 +136,29 @@ def compound_parts(name: str, context: Sequence[str]) -> list[str]:
                 out.extend(terms(f"{head} {tail}"))
                 break
     return out
+
+
+_PLACEHOLDER = re.compile(r"<([^<>]{2,60})>|\{([^{}]{2,60})\}")
+_NAME_SUFFIX = re.compile(r"[_\- ]?(?:name|id)$", re.IGNORECASE)
+
+
+def _fold(identifier: str) -> str:
+    """An identifier without case or separators: `event-hub`, `eventHub` and `event_hub` are one name."""
+    return re.sub(r"[^a-z0-9]", "", identifier.lower())
+
+
+def query_placeholders(query: str) -> list[str]:
+    """The placeholders a query names its objects with ("<resource_group_name>", "{vault}"), folded, without a
+    trailing name/id."""
+    found = (_fold(_NAME_SUFFIX.sub("", angle or brace)) for angle, brace in _PLACEHOLDER.findall(query))
+    return [placeholder for placeholder in found if len(placeholder) >= 3]
+
+
+def parameter_keys(schema: Mapping[str, Any]) -> tuple[str, ...]:
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return ()
+    return tuple(key for key in dict.fromkeys(_fold(str(name)) for name in properties) if len(key) >= 3)
 
 
 def _walk_schema(schema: Any, names: list[str], text: list[str], depth: int) -> None:
@@ -174,6 +201,7 @@ class _Entry:
     document: ToolDocument
     lengths: tuple[int, ...]
     terms: tuple[str, ...]  # distinct terms, to undo the postings on removal
+    parameters: tuple[str, ...]  # its top-level parameter names, folded (see _fold)
 
 
 @dataclass(slots=True)
@@ -228,7 +256,7 @@ class ToolIndex:
             lengths = tuple(len(field_terms) for field_terms in fields)
             for position, length in enumerate(lengths):
                 self._length_sums[position] += length
-            self._entries[entry_id] = _Entry(document, lengths, tuple(packed))
+            self._entries[entry_id] = _Entry(document, lengths, tuple(packed), parameter_keys(document.input_schema))
             added.append(entry_id)
         if added:
             self._by_server[server] = added
@@ -300,7 +328,20 @@ class ToolIndex:
             self._apply_usage_prior(scores, set(query_terms))
         if self._embedder is not None and self._vectors:
             scores = self._fused(query, scores, statistics, depth)
+        placeholders = query_placeholders(query)
+        if placeholders and scores:
+            self._favour_accepting(scores, placeholders)
         return scores
+
+    def _favour_accepting(self, scores: dict[int, float], placeholders: list[str]) -> None:
+        """Lift the best few by the share of the query's placeholders ("<event_hub_name>") they take as parameters:
+        "delete event hub <hub> in namespace <ns>" names a hub, which the namespace's delete tool cannot take."""
+        best = heapq.nlargest(_PLACEHOLDER_DEPTH, scores.items(), key=lambda item: item[1])
+        lift = PLACEHOLDER_WEIGHT * best[0][1] / len(placeholders)
+        for entry_id, score in best:
+            keys = self._entries[entry_id].parameters
+            accepted = sum(1 for wanted in placeholders if any(key in wanted or wanted in key for key in keys))
+            scores[entry_id] = score + lift * accepted
 
     def _lexical_scores(self, weighted: dict[str, float], statistics: _Statistics, depth: int) -> dict[int, float]:
         """BM25F scores, exact for the best `depth` entries (MaxScore).
