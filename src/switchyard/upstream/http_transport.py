@@ -388,8 +388,12 @@ class HttpStream:
         failure = {"jsonrpc": "2.0", "id": request_id, "error": problem.to_jsonrpc(), TRANSPORT_FAILURE: problem}
         self._inbox.put_nowait(failure)
 
-    async def _refused(self, request_id: RequestId, response: httpx2.Response) -> str | None:
-        """A 3xx/4xx/5xx answer to a request: relay the backend's JSON-RPC error, else describe the status."""
+    async def _refused(self, request_id: RequestId, response: httpx2.Response) -> str | GatewayError | None:
+        """A 3xx/4xx/5xx answer to a request: relay the backend's JSON-RPC error, else say what went wrong.
+
+        A 401/403 means the gateway's own credentials for the backend were refused (`auth_failed`); whatever
+        the answer points at (`WWW-Authenticate: ... resource_metadata=...`) is never fetched.
+        """
         content = await _error_body(response)
         if response.status_code == 404 and self._session_expired():
             return None
@@ -402,7 +406,14 @@ class HttpStream:
                 # The server may answer with `id: null` (rejected before it read the id): use ours.
                 self._inbox.put_nowait({"jsonrpc": "2.0", "id": request_id, "error": body["error"]})
                 return None
-        return self._describe_status(response, content)
+        problem = self._describe_status(response, content)
+        if response.status_code in (401, 403):
+            return GatewayError(
+                Reason.AUTH_FAILED, f"{problem} (the gateway's credentials were refused)", server=self._name
+            )
+        if 300 <= response.status_code < 400:
+            return GatewayError(Reason.BAD_REDIRECT, problem, server=self._name)
+        return problem
 
     def _session_expired(self) -> bool:
         """A 404 on a legacy session: the server forgot it. End the stream so the backend reconnects."""
