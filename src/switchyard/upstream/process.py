@@ -24,13 +24,37 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+# What a backend inherits from the gateway's environment: what programs need to run, nothing that could be a
+# secret meant for another server (the MCP SDK's stdio client makes the same choice). A backend gets anything
+# else through its own `env`, e.g. `API_TOKEN: ${API_TOKEN}`.
+INHERITED_VARIABLES = (
+    (
+        "APPDATA",
+        "HOMEDRIVE",
+        "HOMEPATH",
+        "LOCALAPPDATA",
+        "PATH",
+        "PATHEXT",
+        "PROCESSOR_ARCHITECTURE",
+        "SYSTEMDRIVE",
+        "SYSTEMROOT",
+        "TEMP",
+        "USERNAME",
+        "USERPROFILE",
+        "PROGRAMFILES",
+    )
+    if sys.platform == "win32"
+    else ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+)
+
+
 def child_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """The gateway's environment plus the server's own, with this interpreter's bin dir on PATH.
+    """The inherited variables plus the server's own, with this interpreter's bin dir on PATH.
 
     Console scripts installed beside the gateway (e.g. `mcp-server-time`) then resolve even when the
     gateway was started without activating its virtual environment.
     """
-    merged = dict(os.environ)
+    merged = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
     bin_dir = os.path.dirname(sys.executable)
     path = merged.get("PATH", "")
     if bin_dir not in path.split(os.pathsep):
