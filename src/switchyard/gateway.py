@@ -31,6 +31,7 @@ from switchyard.pipeline.limits import Limits
 from switchyard.pipeline.metrics import CallMetrics
 from switchyard.pipeline.profiles import Profile, Profiles
 from switchyard.pipeline.redaction import Redaction, Redactor, configured_secrets
+from switchyard.protocol import modern
 from switchyard.protocol.jsonrpc import Message
 from switchyard.registry import AuditWriter
 from switchyard.router import Router
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from switchyard.registry import Store
 
 log = logging.getLogger("switchyard.gateway")
+STARTUP_PRELOAD_WAIT = 30.0  # seconds the preload of the modern-protocol code waits for the backends
 REGISTRY_SAVE_LIMIT = 10.0  # seconds a save of discovered definitions may take, even at shutdown
 _SERVER_DESCRIPTION_LENGTH = 500  # of a backend's instructions, indexed as what the server is for
 
@@ -140,6 +142,7 @@ class Gateway:
                 tasks.start_soon(self._sync_registry)
             if self.config.search.embeddings:
                 tasks.start_soon(self._load_embedder)
+            tasks.start_soon(self._preload_modern_protocol)
             try:
                 yield self
             finally:
@@ -298,6 +301,11 @@ class Gateway:
             tools = [e.definition for e in self.catalogue.tools if self.visible(e, client)]
             choice = self._auto_choice[profile] = (version, lists_everything(tools, self.config.search.budget_tokens))
         return choice[1]
+
+    async def _preload_modern_protocol(self) -> None:
+        """Once the backends are up (start-up is not slowed), load what a 2026-07-28 request needs, off the loop."""
+        await self.wait_ready(STARTUP_PRELOAD_WAIT)
+        await anyio.to_thread.run_sync(modern.preload, abandon_on_cancel=True)
 
     async def _load_embedder(self) -> None:
         """Hybrid search: load the embedding model off the event loop (it takes seconds); BM25 serves meanwhile."""

@@ -61,6 +61,12 @@ def claims_modern(headers: Mapping[str, str]) -> bool:
     return headers.get("mcp-method", "initialize") not in ("initialize", "notifications/initialized")
 
 
+def preload() -> None:
+    """Import the SDK's validation ladder now (about 0.4 s, best in a worker thread), so that the first modern
+    request does not pay for it on the event loop."""
+    import mcp.shared.inbound  # noqa: F401
+
+
 def check_param_headers(input_schema: Any, arguments: Mapping[str, Any], headers: Mapping[str, str]) -> None:
     from mcp.shared.inbound import validate_mcp_param_headers
 
