@@ -7,7 +7,6 @@ Every run gets HOME and the XDG directories inside the test's temporary director
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 import yaml
 
 from switchyard.registry import Store
+from tests.integration.switchyard_run import private_environment
 from tests.support import faulty_argv, free_port, time_server_argv
 
 pytestmark = pytest.mark.integration
@@ -34,27 +34,13 @@ def _server(argv: list[str]) -> dict[str, Any]:
     return {"command": argv[0], "args": argv[1:]}
 
 
-def _environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".local" / "state"),
-        COLUMNS="200",
-        NO_COLOR="1",
-    )
-    return env
-
-
 class Cli:
     """`python -m switchyard` with a private home, a config file and a registry in one directory."""
 
     def __init__(self, root: Path, servers: dict[str, Any], **gateway: Any) -> None:
         self.root = root
         (root / "home").mkdir(parents=True, exist_ok=True)
-        self.env = _environment(root / "home")
+        self.env = private_environment(root / "home")
         self.config = root / "switchyard.yaml"
         self.registry = root / "registry.db"
         document: dict[str, Any] = {"mcpServers": servers}
