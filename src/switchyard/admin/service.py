@@ -8,8 +8,6 @@ policy; setting a command at all can be switched off (`admin.allow_command_chang
 
 from __future__ import annotations
 
-import difflib
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -37,6 +35,7 @@ from switchyard.egress import EgressDenied, check_url
 from switchyard.observability.redaction import Redactor, config_secrets
 from switchyard.registry.audit_values import new_record
 from switchyard.registry.records import ApiKey, AuditRecord, Pin, StoredServer
+from switchyard.security.pinning import pin_diff
 
 if TYPE_CHECKING:
     from switchyard.registry import Store
@@ -312,32 +311,6 @@ class AdminService:
                     detail=detail,
                 )
             )
-
-
-def pin_diff(pin: Pin) -> list[str]:
-    """The approved definition against the held-back one, as unified diff lines of pretty JSON."""
-    if pin.status == "quarantined" or (pin.status == "pending" and pin.pending_hash == pin.hash):
-        old: dict[str, Any] | None = None  # never approved: everything is new
-        new = pin.pending_definition if pin.pending_definition is not None else pin.definition
-    elif pin.pending_definition is not None:
-        old, new = pin.definition, pin.pending_definition
-    else:
-        return []
-    return list(
-        difflib.unified_diff(
-            _pretty(old),
-            _pretty(new),
-            fromfile=f"approved {pin.hash[:12]}" if old is not None else "(never approved)",
-            tofile=f"held back {(pin.pending_hash or pin.hash)[:12]} ({pin.status})",
-            lineterm="",
-        )
-    )
-
-
-def _pretty(definition: dict[str, Any] | None) -> list[str]:
-    if definition is None:
-        return []
-    return json.dumps(definition, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
 
 
 def _definition(body: ServerFields) -> dict[str, Any]:
