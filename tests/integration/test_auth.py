@@ -294,7 +294,14 @@ def test_keys_cli_creates_lists_and_revokes_keys_a_running_gateway_honours(cli: 
         assert secret.startswith(f"sy_{created['key_id']}_")
         listed = cli.json("keys", "list")
         assert [k["key_id"] for k in listed] == [created["key_id"]] and secret not in json.dumps(listed)
-        assert "unknown profile 'nope'" in cli("keys", "create", "bob", "--profile", "nope", code=1).stderr
+        assert (
+            "no profile named 'nope' (known: basic)" in cli("keys", "create", "bob", "--profile", "nope", code=1).stderr
+        )
+        actions = [(r["method"], r["decision"]) for r in cli.json("audit") if r["method"].startswith("admin/keys/")]
+        assert actions == [
+            ("admin/keys/create", "deny"),
+            ("admin/keys/create", "allow"),
+        ]  # the CLI is audited like the API
         url = f"http://127.0.0.1:{port}/mcp"
         with httpx2.Client() as http:
             deadline = time.monotonic() + 30

@@ -6,11 +6,15 @@ takes effect in a running gateway within about a second, and ends the sessions o
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
+from switchyard.admin.models import KeyCreate, KeyOut
+from switchyard.admin.service import Actor, AdminError, AdminService, store_sink
 from switchyard.cli.loading import (
     CONFIG_OPTION,
     JSON_OPTION,
@@ -42,12 +46,9 @@ def create(
 ) -> None:
     """Create a key and print its secret (shown this once only)."""
     settings = read_config(config)
-    if profile is not None and profile not in settings.profiles:
-        known = ", ".join(sorted(settings.profiles)) or "none are configured"
-        fail(f"unknown profile {profile!r} (profiles in {settings.source or 'the config'}: {known})")
-    key, secret = run(_create, settings, registry, name, profile, "admin" if admin else "client")
+    key, secret = run(_create, settings, registry, name, profile, admin)
     if as_json:
-        print_json({**asdict(key), "secret": secret})
+        print_json({**key.model_dump(mode="json"), "secret": secret})
         return
     say(f"created key {key.key_id} for {key.name!r} ({key.role}{f', profile {profile}' if profile else ''})")
     say(f"secret (shown once, store it now): {secret}")
@@ -101,13 +102,16 @@ def revoke(
 
 
 async def _create(
-    config: Config, registry: str | None, name: str, profile: str | None, role: str
-) -> tuple[ApiKey, str]:
+    config: Config, registry: str | None, name: str, profile: str | None, admin: bool
+) -> tuple[KeyOut, str]:
     async with opened_store(config, registry) as store:
         try:
-            return await store.create_api_key(name, profile, role)
-        except ValueError as exc:
-            fail(str(exc))
+            created = await AdminService(config, store, store_sink(store)).create_key(
+                _actor(), KeyCreate(name=name, profile=profile, role="admin" if admin else "client")
+            )
+        except (AdminError, ValidationError) as exc:
+            fail(_problem(exc))
+    return KeyOut(**created.model_dump(exclude={"secret"})), created.secret
 
 
 async def _list(config: Config, registry: str | None, revoked: bool) -> list[ApiKey]:
@@ -115,6 +119,21 @@ async def _list(config: Config, registry: str | None, revoked: bool) -> list[Api
         return await store.list_api_keys(include_revoked=revoked)
 
 
-async def _revoke(config: Config, registry: str | None, key_id: str) -> ApiKey | None:
+async def _revoke(config: Config, registry: str | None, key_id: str) -> KeyOut | None:
     async with opened_store(config, registry) as store:
-        return await store.revoke_api_key(key_id)
+        try:
+            return await AdminService(config, store, store_sink(store)).revoke_key(_actor(), key_id)
+        except AdminError as exc:
+            if exc.status == 404:
+                return None
+            fail(exc.message)
+
+
+def _actor() -> Actor:
+    return Actor(f"cli:{getpass.getuser()}", "cli")
+
+
+def _problem(exc: AdminError | ValidationError) -> str:
+    if isinstance(exc, AdminError):
+        return exc.message
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
