@@ -229,9 +229,7 @@ class Backend:
         self.capabilities = result.get("capabilities") or {}
         self.instructions = result.get("instructions")
 
-    async def _probe(
-        self, connection: Connection, envelope: dict[str, Any], *, forced: bool
-    ) -> dict[str, Any] | None:
+    async def _probe(self, connection: Connection, envelope: dict[str, Any], *, forced: bool) -> dict[str, Any] | None:
         """The backend's `server/discover` result, or None when it answers as a handshake-era server."""
         params = {"_meta": envelope}
         try:
