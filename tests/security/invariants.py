@@ -7,6 +7,7 @@ INV-4 no leaked processes or resources, INV-5 the case's audit records well-form
 from __future__ import annotations
 
 import collections
+import getpass
 import json
 import re
 import statistics
@@ -39,7 +40,18 @@ FD_SLACK = 16
 RSS_SLACK = 64 * 1024 * 1024
 SETTLE = 5.0
 AUDIT_FIELDS = ("ts", "request_id", "principal", "transport", "method", "decision", "reason")
-KNOWN_PRINCIPALS = {"alice", "bob", "carol", "admin", "anonymous", "local", "stdio", "gateway"}
+# The world's principals, the gateway's own, and the operator running `switchyard keys|pins` (audited as cli:USER).
+KNOWN_PRINCIPALS = {
+    "alice",
+    "bob",
+    "carol",
+    "admin",
+    "anonymous",
+    "local",
+    "stdio",
+    "gateway",
+    f"cli:{getpass.getuser()}",
+}
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f\x80-\x9f\u2028\u2029]")
 
 
