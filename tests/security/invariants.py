@@ -35,7 +35,10 @@ from tests.security.world import (
 
 CANARY_INTERVAL = 0.2
 LATENCY_FACTOR = 5.0
-LATENCY_FLOOR = 0.1  # seconds: bob's baseline is a few ms; two cores shared with the attacker jitter more than 5x
+# seconds: bob's baseline is a few ms, and two cores shared by the attacker, the whole test run and this harness
+# (bob's loop is a thread beside the case's own work) jitter far more than 5x that; a 1 s bound still catches a
+# gateway that stalls other sessions while it digests an attack (INV-2 is a fairness check, not a speed target).
+LATENCY_FLOOR = 0.2
 FD_SLACK = 16
 RSS_SLACK = 64 * 1024 * 1024
 SETTLE = 5.0
