@@ -142,7 +142,6 @@ class Gateway:
                 tasks.start_soon(self._sync_registry)
             if self.config.search.embeddings:
                 tasks.start_soon(self._load_embedder)
-            tasks.start_soon(self._preload_modern_protocol)
             try:
                 yield self
             finally:
@@ -302,8 +301,12 @@ class Gateway:
             choice = self._auto_choice[profile] = (version, lists_everything(tools, self.config.search.budget_tokens))
         return choice[1]
 
-    async def _preload_modern_protocol(self) -> None:
-        """Once the backends are up (start-up is not slowed), load what a 2026-07-28 request needs, off the loop."""
+    async def preload_modern_protocol(self) -> None:
+        """Once the backends are up (start-up is not slowed), load what a 2026-07-28 request needs, off the loop.
+
+        For fronts that serve many clients (HTTP), where the first modern request would stall the others; it
+        costs about 30 MB, which a stdio gateway with its single client is spared.
+        """
         await self.wait_ready(STARTUP_PRELOAD_WAIT)
         await anyio.to_thread.run_sync(modern.preload, abandon_on_cancel=True)
 

@@ -451,6 +451,7 @@ async def serve_http(
         app.state.legacy_sse.revoke(key_ids)
 
     watching = asyncio.ensure_future(auth.watch(revoked))
+    preloading = asyncio.ensure_future(gateway.preload_modern_protocol())
     try:
         while not server.started:
             if serving.done():
@@ -463,6 +464,7 @@ async def serve_http(
         serving.result()
     finally:
         watching.cancel()
+        preloading.cancel()
         server.should_exit = True
         app.state.mcp.close()
         app.state.legacy_sse.close()
